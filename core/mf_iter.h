@@ -1,0 +1,39 @@
+/*
+ * mf_iter.h — walking several strided operands of one shape together.
+ *
+ * Kernels are written as an inner loop over `n` elements with a byte stride
+ * per operand; mf_iter runs that loop over every row of the (coalesced)
+ * outer dims. Dims of size 1 are dropped and dims that are contiguous with
+ * each other for every operand are merged, so a contiguous tensor of any
+ * shape is one call of the inner loop.
+ */
+#ifndef MF_ITER_H
+#define MF_ITER_H
+
+#include "mf_tensor.h"
+
+#define MF_ITER_MAX_OPS 4
+
+typedef struct mf_iter {
+    int nops;
+    int ndim; /* >= 1 after init; dim ndim-1 is the inner loop */
+    int64_t shape[MF_MAX_DIMS];
+    int64_t stride[MF_ITER_MAX_OPS][MF_MAX_DIMS]; /* bytes */
+    int64_t numel;
+} mf_iter;
+
+/* Inner loop: n elements, ptr[k] advancing by stride[k] bytes. Returns
+ * nonzero to stop the walk (the kernel has recorded why). */
+typedef int (*mf_iter_fn)(int64_t n, char **ptr, const int64_t *stride, void *ctx);
+
+/* strides[k] are element strides of operand k over `shape` (0 = broadcast). */
+void mf_iter_init(mf_iter *it, int nops, int ndim, const int64_t *shape,
+                  const int64_t *const *strides, const size_t *elsize);
+/* Returns nonzero if the kernel stopped the walk. */
+int mf_iter_run(const mf_iter *it, char **base, mf_iter_fn fn, void *ctx);
+
+/* Element strides of `t` broadcast to (ndim, shape); -1 if incompatible. */
+int mf_broadcast_strides(const mf_tensor *t, int ndim, const int64_t *shape,
+                         int64_t *stride_out);
+
+#endif

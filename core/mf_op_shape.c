@@ -1,0 +1,434 @@
+/*
+ * mf_op_shape.c — copy, cast and view ops (records + the mf_tensor_* wrappers
+ * of mf_tensor.h). Views compute a layout over the input's storage; derived
+ * ops (transpose, select, squeeze, unsqueeze, reshape) are compositions.
+ */
+#include <string.h>
+
+#include "mf_op_impl.h"
+
+static void layout_of(const mf_tensor *t, mf_layout *l)
+{
+    l->ndim = t->ndim;
+    l->dtype = t->dtype;
+    l->offset = t->offset;
+    memcpy(l->shape, t->shape, sizeof(int64_t) * (size_t)t->ndim);
+    memcpy(l->stride, t->stride, sizeof(int64_t) * (size_t)t->ndim);
+}
+
+static mf_status bad_dim(int arg, int64_t dim, int ndim)
+{
+    return mf_error_set(MF_ERANGE, arg, "dim %lld out of range for a %d-D tensor",
+                        (long long)dim, ndim);
+}
+
+/* ---------------------------------------------------------------- clone, cast */
+static mf_status infer_copy(mf_tensor *const *in, const mf_op_params *p, mf_layout *l)
+{
+    (void)p;
+    layout_of(in[0], l);
+    l->offset = 0;
+    return MF_OK;
+}
+
+static mf_status infer_cast(mf_tensor *const *in, const mf_op_params *p, mf_layout *l)
+{
+    if ((unsigned)p->dtype >= MF_DTYPE_COUNT) return mf_error_set(MF_EINVAL, 2, "bad dtype");
+    layout_of(in[0], l);
+    l->offset = 0;
+    l->dtype = p->dtype;
+    return MF_OK;
+}
+
+static mf_status forward_copy(mf_tensor *const *in, const mf_op_params *p, mf_tensor *out)
+{
+    (void)p;
+    return mf_tensor_copy_(out, in[0]);
+}
+
+const mf_op mf_oprec_clone = {"clone", 1, MF_OPF_DIFF, infer_copy, forward_copy, NULL};
+const mf_op mf_oprec_cast = {"cast", 1, MF_OPF_DIFF, infer_cast, forward_copy, NULL};
+
+/* ---------------------------------------------------------------- view */
+/* Strides for viewing (old shape, strides) as new shape without copying, or
+ * -1 when the memory layout does not allow it (then reshape copies). Groups
+ * of old dims that are contiguous with each other may be split or merged
+ * freely; a new dim may not straddle two such groups. */
+static int view_strides(int ond, const int64_t *osh, const int64_t *ost, int nnd,
+                        const int64_t *nsh, int64_t *nst)
+{
+    static const int64_t one = 1;
+    if (ond == 0) { /* scalar: as shape [1] */
+        ond = 1;
+        osh = ost = &one;
+    }
+    int64_t numel = 1;
+    for (int d = 0; d < ond; d++) numel *= osh[d];
+    if (numel == 0) {
+        int64_t s = 1;
+        for (int d = nnd - 1; d >= 0; d--) {
+            nst[d] = s;
+            s *= nsh[d] ? nsh[d] : 1;
+        }
+        return 0;
+    }
+    int vd = nnd - 1;
+    int64_t chunk = ost[ond - 1], tn = 1, vn = 1;
+    for (int td = ond - 1; td >= 0; td--) {
+        tn *= osh[td];
+        if (td == 0 || (osh[td - 1] != 1 && ost[td - 1] != tn * chunk)) {
+            while (vd >= 0 && (vn < tn || nsh[vd] == 1)) {
+                nst[vd] = vn * chunk;
+                vn *= nsh[vd];
+                vd--;
+            }
+            if (vn != tn) return -1;
+            if (td > 0) {
+                chunk = ost[td - 1];
+                tn = vn = 1;
+            }
+        }
+    }
+    return vd == -1 ? 0 : -1;
+}
+
+/* Resolves a -1 in the requested shape; arg names the shape argument. */
+static mf_status resolve_shape(const mf_tensor *t, int n, const int64_t *req, int64_t *shape,
+                               int arg)
+{
+    char a[MF_SHAPE_STRLEN];
+    int infer = -1;
+    int64_t known = 1, numel = mf_tensor_numel(t);
+    if (n < 0 || n > MF_MAX_DIMS)
+        return mf_error_set(MF_EINVAL, arg, "%d dims (at most %d)", n, MF_MAX_DIMS);
+    for (int d = 0; d < n; d++) {
+        shape[d] = req[d];
+        if (req[d] == -1) {
+            if (infer >= 0)
+                return mf_error_set(MF_EINVAL, arg, "only one size can be inferred (-1)");
+            infer = d;
+        } else if (req[d] < 0) {
+            return mf_error_set(MF_EINVAL, arg, "invalid size %lld", (long long)req[d]);
+        } else {
+            known *= req[d];
+        }
+    }
+    if (infer >= 0) {
+        if (known == 0 || numel % known != 0)
+            return mf_error_set(MF_EINVAL, arg, "shape %s is invalid for input of size %lld",
+                                mf_shape_str(a, sizeof a, n, req), (long long)numel);
+        shape[infer] = numel / known;
+    } else if (known != numel) {
+        return mf_error_set(MF_EINVAL, arg, "shape %s is invalid for input of size %lld",
+                            mf_shape_str(a, sizeof a, n, req), (long long)numel);
+    }
+    return MF_OK;
+}
+
+static mf_status infer_view(mf_tensor *const *in, const mf_op_params *p, mf_layout *l)
+{
+    const mf_tensor *t = in[0];
+    mf_status st = resolve_shape(t, p->n_ints, p->ints, l->shape, 2);
+    if (st) return st;
+    l->ndim = p->n_ints;
+    l->dtype = t->dtype;
+    l->offset = t->offset;
+    if (view_strides(t->ndim, t->shape, t->stride, l->ndim, l->shape, l->stride) != 0) {
+        char a[MF_SHAPE_STRLEN], b[MF_SHAPE_STRLEN];
+        return mf_error_set(MF_EINVAL, 2,
+                            "cannot view a non-contiguous %s tensor as %s "
+                            "(use reshape, or contiguous first)",
+                            mf_shape_str(a, sizeof a, t->ndim, t->shape),
+                            mf_shape_str(b, sizeof b, l->ndim, l->shape));
+    }
+    return MF_OK;
+}
+
+const mf_op mf_oprec_view = {"view", 1, MF_OPF_VIEW | MF_OPF_DIFF, infer_view, NULL, NULL};
+
+/* ---------------------------------------------------------------- permute */
+static mf_status infer_permute(mf_tensor *const *in, const mf_op_params *p, mf_layout *l)
+{
+    const mf_tensor *t = in[0];
+    int seen[MF_MAX_DIMS] = {0};
+    if (p->n_ints != t->ndim)
+        return mf_error_set(MF_EINVAL, 2, "permutation of %d dims for a %d-D tensor", p->n_ints,
+                            t->ndim);
+    layout_of(t, l);
+    for (int d = 0; d < t->ndim; d++) {
+        int s = mf_dim_wrap(p->ints[d], t->ndim, 0);
+        if (s < 0) return bad_dim(2, p->ints[d], t->ndim);
+        if (seen[s]++) return mf_error_set(MF_EINVAL, 2, "dim %d repeated in permutation", s);
+        l->shape[d] = t->shape[s];
+        l->stride[d] = t->stride[s];
+    }
+    return MF_OK;
+}
+
+const mf_op mf_oprec_permute = {"permute", 1, MF_OPF_VIEW | MF_OPF_DIFF, infer_permute, NULL,
+                                NULL};
+
+/* ---------------------------------------------------------------- narrow */
+static mf_status infer_narrow(mf_tensor *const *in, const mf_op_params *p, mf_layout *l)
+{
+    const mf_tensor *t = in[0];
+    int d = mf_dim_wrap(p->ints[0], t->ndim, 0);
+    int64_t start = p->ints[1], len = p->ints[2];
+    if (d < 0) return bad_dim(2, p->ints[0], t->ndim);
+    if (start < 0 || start > t->shape[d])
+        return mf_error_set(MF_ERANGE, 3, "start %lld out of range for dim %d of size %lld",
+                            (long long)start, d, (long long)t->shape[d]);
+    if (len < 0 || start + len > t->shape[d])
+        return mf_error_set(MF_ERANGE, 4,
+                            "length %lld from start %lld exceeds dim %d of size %lld",
+                            (long long)len, (long long)start, d, (long long)t->shape[d]);
+    layout_of(t, l);
+    l->shape[d] = len;
+    if (len > 0) l->offset += start * t->stride[d];
+    return MF_OK;
+}
+
+const mf_op mf_oprec_narrow = {"narrow", 1, MF_OPF_VIEW | MF_OPF_DIFF, infer_narrow, NULL, NULL};
+
+/* ---------------------------------------------------------------- expand */
+static mf_status infer_expand(mf_tensor *const *in, const mf_op_params *p, mf_layout *l)
+{
+    const mf_tensor *t = in[0];
+    int n = p->n_ints, lead = n - t->ndim;
+    char a[MF_SHAPE_STRLEN], b[MF_SHAPE_STRLEN];
+    if (lead < 0)
+        return mf_error_set(MF_EINVAL, 2, "cannot expand %s to fewer dims (%s)",
+                            mf_shape_str(a, sizeof a, t->ndim, t->shape),
+                            mf_shape_str(b, sizeof b, n, p->ints));
+    l->ndim = n;
+    l->dtype = t->dtype;
+    l->offset = t->offset;
+    for (int d = 0; d < n; d++) {
+        int64_t want = p->ints[d];
+        if (d < lead) {
+            if (want < 0)
+                return mf_error_set(MF_EINVAL, 2, "size -1 not allowed in a new leading dim");
+            l->shape[d] = want;
+            l->stride[d] = 0;
+            continue;
+        }
+        int64_t have = t->shape[d - lead];
+        if (want == -1 || want == have) {
+            l->shape[d] = have;
+            l->stride[d] = t->stride[d - lead];
+        } else if (have == 1 && want >= 0) {
+            l->shape[d] = want;
+            l->stride[d] = 0;
+        } else {
+            return mf_error_set(MF_EINVAL, 2, "cannot expand %s to %s: size %lld ~= %lld at dim %d",
+                                mf_shape_str(a, sizeof a, t->ndim, t->shape),
+                                mf_shape_str(b, sizeof b, n, p->ints), (long long)have,
+                                (long long)want, d);
+        }
+    }
+    return MF_OK;
+}
+
+const mf_op mf_oprec_expand = {"expand", 1, MF_OPF_VIEW | MF_OPF_DIFF, infer_expand, NULL, NULL};
+
+/* ---------------------------------------------------------------- index_select */
+static mf_status infer_index_select(mf_tensor *const *in, const mf_op_params *p, mf_layout *l)
+{
+    const mf_tensor *t = in[0], *idx = in[1];
+    int d = mf_dim_wrap(p->ints[0], t->ndim, 0);
+    if (d < 0) return bad_dim(2, p->ints[0], t->ndim);
+    if (idx->dtype != MF_INT64)
+        return mf_error_set(MF_EINVAL, 3, "index must be an int64 tensor, got %s",
+                            mf_dtype_name(idx->dtype));
+    if (idx->ndim != 1)
+        return mf_error_set(MF_EINVAL, 3, "index must be 1-D, got %d-D", idx->ndim);
+    layout_of(t, l);
+    l->offset = 0;
+    l->shape[d] = idx->shape[0];
+    return MF_OK;
+}
+
+static mf_status forward_index_select(mf_tensor *const *in, const mf_op_params *p,
+                                      mf_tensor *out)
+{
+    const mf_tensor *t = in[0], *idx = in[1];
+    int d = mf_dim_wrap(p->ints[0], t->ndim, 0);
+    /* stack headers over one slice of the input and of the output */
+    mf_tensor src = *t, dst = *out;
+    src.shape[d] = dst.shape[d] = 1;
+    const int64_t *ix = mf_tensor_data(idx);
+    for (int64_t i = 0; i < idx->shape[0]; i++) {
+        int64_t k = ix[i * idx->stride[0]];
+        if (k < 0 || k >= t->shape[d])
+            return mf_error_set(MF_ERANGE, 3, "index %lld out of range for dim %d of size %lld",
+                                (long long)k, d, (long long)t->shape[d]);
+        src.offset = t->offset + k * t->stride[d];
+        dst.offset = out->offset + i * out->stride[d];
+        mf_status st = mf_tensor_copy_(&dst, &src);
+        if (st) return st;
+    }
+    return MF_OK;
+}
+
+const mf_op mf_oprec_index_select = {"index_select", 2, MF_OPF_DIFF, infer_index_select,
+                                     forward_index_select, NULL};
+
+/* ---------------------------------------------------------------- wrappers */
+static mf_status run1(mf_op_id id, mf_tensor **out, mf_tensor *t, const mf_op_params *p)
+{
+    return mf_op_run(id, &t, p, out);
+}
+
+static mf_op_params ints_params(int n, const int64_t *v)
+{
+    mf_op_params p = {0};
+    p.n_ints = n;
+    for (int i = 0; i < n && i < MF_MAX_DIMS; i++) p.ints[i] = v[i];
+    return p;
+}
+
+mf_status mf_tensor_contiguous(mf_tensor **out, mf_tensor *t)
+{
+    if (mf_tensor_is_contiguous(t)) {
+        mf_tensor_retain(t);
+        *out = t;
+        return MF_OK;
+    }
+    return run1(MF_OP_CLONE, out, t, NULL);
+}
+
+mf_status mf_tensor_clone(mf_tensor **out, mf_tensor *t) { return run1(MF_OP_CLONE, out, t, NULL); }
+
+mf_status mf_tensor_to(mf_tensor **out, mf_tensor *t, mf_dtype dt)
+{
+    mf_op_params p = {0};
+    p.dtype = dt;
+    return run1(MF_OP_CAST, out, t, &p);
+}
+
+mf_status mf_tensor_view_as(mf_tensor **out, mf_tensor *t, int ndim, const int64_t *shape)
+{
+    *out = NULL;
+    if (ndim < 0 || ndim > MF_MAX_DIMS)
+        return mf_error_set(MF_EINVAL, 2, "%d dims (at most %d)", ndim, MF_MAX_DIMS);
+    mf_op_params p = ints_params(ndim, shape);
+    return run1(MF_OP_VIEW, out, t, &p);
+}
+
+mf_status mf_tensor_reshape(mf_tensor **out, mf_tensor *t, int ndim, const int64_t *shape)
+{
+    mf_layout l;
+    int64_t resolved[MF_MAX_DIMS];
+    *out = NULL;
+    if (ndim < 0 || ndim > MF_MAX_DIMS)
+        return mf_error_set(MF_EINVAL, 2, "%d dims (at most %d)", ndim, MF_MAX_DIMS);
+    mf_status st = resolve_shape(t, ndim, shape, resolved, 2);
+    if (st) return st;
+    if (view_strides(t->ndim, t->shape, t->stride, ndim, resolved, l.stride) == 0)
+        return mf_tensor_view_as(out, t, ndim, resolved);
+    mf_tensor *c;
+    st = mf_tensor_clone(&c, t);
+    if (st) return st;
+    st = mf_tensor_view_as(out, c, ndim, resolved);
+    mf_tensor_release(c);
+    return st;
+}
+
+mf_status mf_tensor_permute(mf_tensor **out, mf_tensor *t, int ndim, const int64_t *perm)
+{
+    *out = NULL;
+    if (ndim != t->ndim)
+        return mf_error_set(MF_EINVAL, 2, "permutation of %d dims for a %d-D tensor", ndim,
+                            t->ndim);
+    mf_op_params p = ints_params(ndim, perm);
+    return run1(MF_OP_PERMUTE, out, t, &p);
+}
+
+mf_status mf_tensor_transpose(mf_tensor **out, mf_tensor *t, int64_t d0, int64_t d1)
+{
+    int a = mf_dim_wrap(d0, t->ndim, 0), b = mf_dim_wrap(d1, t->ndim, 0);
+    *out = NULL;
+    if (a < 0) return bad_dim(2, d0, t->ndim);
+    if (b < 0) return bad_dim(3, d1, t->ndim);
+    int64_t perm[MF_MAX_DIMS];
+    for (int d = 0; d < t->ndim; d++) perm[d] = d;
+    perm[a] = b;
+    perm[b] = a;
+    return mf_tensor_permute(out, t, t->ndim, perm);
+}
+
+mf_status mf_tensor_narrow(mf_tensor **out, mf_tensor *t, int64_t dim, int64_t start,
+                           int64_t length)
+{
+    mf_op_params p = {0};
+    p.n_ints = 3;
+    p.ints[0] = dim;
+    p.ints[1] = start;
+    p.ints[2] = length;
+    return run1(MF_OP_NARROW, out, t, &p);
+}
+
+mf_status mf_tensor_select(mf_tensor **out, mf_tensor *t, int64_t dim, int64_t index)
+{
+    int d = mf_dim_wrap(dim, t->ndim, 0);
+    *out = NULL;
+    if (d < 0) return bad_dim(2, dim, t->ndim);
+    if (index < 0 || index >= t->shape[d])
+        return mf_error_set(MF_ERANGE, 3, "index %lld out of range for dim %d of size %lld",
+                            (long long)index, d, (long long)t->shape[d]);
+    mf_tensor *n;
+    mf_status st = mf_tensor_narrow(&n, t, d, index, 1);
+    if (st) return st;
+    int64_t shape[MF_MAX_DIMS];
+    for (int i = 0, k = 0; i < t->ndim; i++)
+        if (i != d) shape[k++] = t->shape[i];
+    st = mf_tensor_view_as(out, n, t->ndim - 1, shape);
+    mf_tensor_release(n);
+    return st;
+}
+
+mf_status mf_tensor_unsqueeze(mf_tensor **out, mf_tensor *t, int64_t dim)
+{
+    int d = mf_dim_wrap(dim, t->ndim, 1);
+    *out = NULL;
+    if (d < 0) return bad_dim(2, dim, t->ndim);
+    if (t->ndim >= MF_MAX_DIMS)
+        return mf_error_set(MF_EINVAL, 1, "tensor already has %d dims", MF_MAX_DIMS);
+    int64_t shape[MF_MAX_DIMS];
+    for (int i = 0, k = 0; i <= t->ndim; i++) shape[i] = i == d ? 1 : t->shape[k++];
+    return mf_tensor_view_as(out, t, t->ndim + 1, shape);
+}
+
+mf_status mf_tensor_squeeze(mf_tensor **out, mf_tensor *t, int64_t dim)
+{
+    int64_t shape[MF_MAX_DIMS];
+    int n = 0, d = -1;
+    *out = NULL;
+    if (dim != MF_ALL_DIMS) {
+        d = mf_dim_wrap(dim, t->ndim, 0);
+        if (d < 0) return bad_dim(2, dim, t->ndim);
+    }
+    for (int i = 0; i < t->ndim; i++) {
+        int drop = t->shape[i] == 1 && (d < 0 || i == d);
+        if (!drop) shape[n++] = t->shape[i];
+    }
+    return mf_tensor_view_as(out, t, n, shape);
+}
+
+mf_status mf_tensor_expand(mf_tensor **out, mf_tensor *t, int ndim, const int64_t *shape)
+{
+    *out = NULL;
+    if (ndim < 0 || ndim > MF_MAX_DIMS)
+        return mf_error_set(MF_EINVAL, 2, "%d dims (at most %d)", ndim, MF_MAX_DIMS);
+    mf_op_params p = ints_params(ndim, shape);
+    return run1(MF_OP_EXPAND, out, t, &p);
+}
+
+mf_status mf_tensor_index(mf_tensor **out, mf_tensor *t, int64_t dim, mf_tensor *index)
+{
+    mf_tensor *in[2] = {t, index};
+    mf_op_params p = {0};
+    p.n_ints = 1;
+    p.ints[0] = dim;
+    return mf_op_run(MF_OP_INDEX_SELECT, in, &p, out);
+}

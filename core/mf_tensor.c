@@ -1,0 +1,447 @@
+/* mf_tensor.c — storage, tensor headers, element access, copy and fill. */
+#include "mf_tensor.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mf_iter.h"
+#include "mf_op.h"
+
+struct mf_storage {
+    void *data;
+    size_t nbytes;
+    atomic_long refs;
+};
+
+/* ---------------------------------------------------------------- helpers */
+const char *mf_shape_str(char *buf, size_t cap, int ndim, const int64_t *shape)
+{
+    size_t n = 0;
+    n += (size_t)snprintf(buf + n, cap - n, "[");
+    for (int d = 0; d < ndim && n < cap; d++)
+        n += (size_t)snprintf(buf + n, cap - n, d ? "x%lld" : "%lld", (long long)shape[d]);
+    if (n < cap) snprintf(buf + n, cap - n, "]");
+    return buf;
+}
+
+int mf_dim_wrap(int64_t dim, int ndim, int extra)
+{
+    int64_t n = ndim + (extra ? 1 : 0);
+    if (dim < -n || dim >= n || n == 0) return -1;
+    return (int)(dim < 0 ? dim + n : dim);
+}
+
+static mf_status check_shape(int ndim, const int64_t *shape, int arg, int64_t *numel)
+{
+    if (ndim < 0 || ndim > MF_MAX_DIMS)
+        return mf_error_set(MF_EINVAL, arg, "%d dims (at most %d)", ndim, MF_MAX_DIMS);
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] < 0)
+            return mf_error_set(MF_EINVAL, arg, "negative size %lld in dim %d",
+                                (long long)shape[d], d);
+        if (shape[d] && n > INT64_MAX / 16 / shape[d])
+            return mf_error_set(MF_ERANGE, arg, "tensor too large");
+        n *= shape[d];
+    }
+    *numel = n;
+    return MF_OK;
+}
+
+static void contiguous_strides(int ndim, const int64_t *shape, int64_t *stride)
+{
+    int64_t s = 1;
+    for (int d = ndim - 1; d >= 0; d--) {
+        stride[d] = s;
+        s *= shape[d] ? shape[d] : 1;
+    }
+}
+
+/* ---------------------------------------------------------------- lifetime */
+static mf_tensor *header_new(void)
+{
+    mf_tensor *t = mf_calloc(1, sizeof *t);
+    if (t) t->refs = 1;
+    return t;
+}
+
+mf_status mf_tensor_new(mf_tensor **out, mf_dtype dt, int ndim, const int64_t *shape)
+{
+    int64_t numel = 0;
+    *out = NULL;
+    if ((unsigned)dt >= MF_DTYPE_COUNT) return mf_error_set(MF_EINVAL, 0, "bad dtype");
+    mf_status st = check_shape(ndim, shape, 1, &numel);
+    if (st) return st;
+    mf_tensor *t = header_new();
+    mf_storage *s = mf_malloc(sizeof *s);
+    size_t nbytes = (size_t)numel * mf_dtype_size(dt);
+    void *data = mf_malloc_aligned(nbytes ? nbytes : 1);
+    if (!t || !s || !data) {
+        mf_free(t);
+        mf_free(s);
+        mf_free(data);
+        return mf_error_set(MF_ENOMEM, 0, "not enough memory for a %lld-element %s tensor",
+                            (long long)numel, mf_dtype_name(dt));
+    }
+    s->data = data;
+    s->nbytes = nbytes;
+    atomic_init(&s->refs, 1);
+    t->storage = s;
+    t->base = data;
+    t->dtype = dt;
+    t->ndim = ndim;
+    for (int d = 0; d < ndim; d++) t->shape[d] = shape[d];
+    contiguous_strides(ndim, shape, t->stride);
+    *out = t;
+    return MF_OK;
+}
+
+mf_status mf_tensor_zeros(mf_tensor **out, mf_dtype dt, int ndim, const int64_t *shape)
+{
+    mf_status st = mf_tensor_new(out, dt, ndim, shape);
+    if (st == MF_OK) memset((*out)->base, 0, (*out)->storage->nbytes);
+    return st;
+}
+
+mf_status mf_tensor_full(mf_tensor **out, mf_dtype dt, int ndim, const int64_t *shape,
+                         double value)
+{
+    mf_status st = mf_tensor_new(out, dt, ndim, shape);
+    if (st) return st;
+    st = mf_tensor_fill_(*out, value);
+    if (st) {
+        mf_tensor_release(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+static int layout_in_bounds(const mf_layout *l, size_t storage_bytes)
+{
+    int64_t lo = l->offset, hi = l->offset;
+    for (int d = 0; d < l->ndim; d++) {
+        if (l->shape[d] == 0) return 1; /* empty: any offset is fine */
+        int64_t span = (l->shape[d] - 1) * l->stride[d];
+        if (span < 0) lo += span;
+        else hi += span;
+    }
+    return lo >= 0 && (size_t)(hi + 1) * mf_dtype_size(l->dtype) <= storage_bytes;
+}
+
+mf_status mf_tensor_view(mf_tensor **out, const mf_tensor *base, const mf_layout *l)
+{
+    *out = NULL;
+    if (l->dtype != base->dtype || l->ndim < 0 || l->ndim > MF_MAX_DIMS ||
+        !layout_in_bounds(l, base->storage->nbytes))
+        return mf_error_set(MF_EINVAL, 1, "view outside of its storage");
+    mf_tensor *t = header_new();
+    if (!t) return mf_error_set(MF_ENOMEM, 0, "not enough memory");
+    t->storage = base->storage;
+    atomic_fetch_add(&base->storage->refs, 1);
+    t->base = base->base;
+    t->dtype = l->dtype;
+    t->ndim = l->ndim;
+    t->offset = l->offset;
+    memcpy(t->shape, l->shape, sizeof(int64_t) * (size_t)l->ndim);
+    memcpy(t->stride, l->stride, sizeof(int64_t) * (size_t)l->ndim);
+    *out = t;
+    return MF_OK;
+}
+
+void mf_tensor_retain(mf_tensor *t)
+{
+    if (t) t->refs++;
+}
+
+void mf_tensor_release(mf_tensor *t)
+{
+    if (!t || --t->refs > 0) return;
+    mf_storage *s = t->storage;
+    if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
+        mf_free(s->data);
+        mf_free(s);
+    }
+    mf_free(t);
+}
+
+/* ---------------------------------------------------------------- queries */
+int64_t mf_tensor_numel(const mf_tensor *t)
+{
+    int64_t n = 1;
+    for (int d = 0; d < t->ndim; d++) n *= t->shape[d];
+    return n;
+}
+
+size_t mf_tensor_nbytes(const mf_tensor *t)
+{
+    return (size_t)mf_tensor_numel(t) * mf_dtype_size(t->dtype);
+}
+
+size_t mf_storage_nbytes(const mf_storage *s) { return s->nbytes; }
+
+int mf_tensor_same_storage(const mf_tensor *a, const mf_tensor *b)
+{
+    return a->storage == b->storage;
+}
+
+int mf_tensor_is_contiguous(const mf_tensor *t)
+{
+    int64_t s = 1;
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        if (t->shape[d] == 0) return 1;
+        if (t->shape[d] != 1 && t->stride[d] != s) return 0;
+        s *= t->shape[d];
+    }
+    return 1;
+}
+
+/* ---------------------------------------------------------------- elements */
+double mf_load(mf_dtype dt, const void *data, int64_t i)
+{
+    switch (dt) {
+    case MF_FLOAT32: return ((const float *)data)[i];
+    case MF_FLOAT64: return ((const double *)data)[i];
+    case MF_INT64: return (double)((const int64_t *)data)[i];
+    default: return NAN;
+    }
+}
+
+void mf_store(mf_dtype dt, void *data, int64_t i, double v)
+{
+    switch (dt) {
+    case MF_FLOAT32: ((float *)data)[i] = (float)v; break;
+    case MF_FLOAT64: ((double *)data)[i] = v; break;
+    case MF_INT64: ((int64_t *)data)[i] = (int64_t)v; break;
+    default: break;
+    }
+}
+
+static mf_status element_offset(const mf_tensor *t, const int64_t *idx, int64_t *off)
+{
+    int64_t o = t->offset;
+    for (int d = 0; d < t->ndim; d++) {
+        if (idx[d] < 0 || idx[d] >= t->shape[d])
+            return mf_error_set(MF_ERANGE, d + 2, "index %lld out of range for dim %d of size %lld",
+                                (long long)idx[d], d, (long long)t->shape[d]);
+        o += idx[d] * t->stride[d];
+    }
+    *off = o;
+    return MF_OK;
+}
+
+mf_status mf_tensor_get(const mf_tensor *t, const int64_t *idx, double *v)
+{
+    int64_t o;
+    mf_status st = element_offset(t, idx, &o);
+    if (st == MF_OK) *v = mf_load(t->dtype, t->base, o);
+    return st;
+}
+
+mf_status mf_tensor_get_i64(const mf_tensor *t, const int64_t *idx, int64_t *v)
+{
+    int64_t o;
+    mf_status st = element_offset(t, idx, &o);
+    if (st) return st;
+    if (t->dtype == MF_INT64) *v = ((const int64_t *)t->base)[o];
+    else *v = (int64_t)mf_load(t->dtype, t->base, o);
+    return MF_OK;
+}
+
+/* Float values that convert to int64 without undefined behaviour. */
+static int fits_i64(double v) { return v >= -9223372036854775808.0 && v < 9223372036854775808.0; }
+
+mf_status mf_tensor_set(mf_tensor *t, const int64_t *idx, double v)
+{
+    int64_t o;
+    mf_status st = element_offset(t, idx, &o);
+    if (st) return st;
+    if (t->dtype == MF_INT64 && !fits_i64(v))
+        return mf_error_set(MF_EINVAL, t->ndim + 2, "%g does not fit in int64", v);
+    mf_store(t->dtype, t->base, o, v);
+    return MF_OK;
+}
+
+mf_status mf_tensor_set_i64(mf_tensor *t, const int64_t *idx, int64_t v)
+{
+    int64_t o;
+    mf_status st = element_offset(t, idx, &o);
+    if (st) return st;
+    if (t->dtype == MF_INT64) ((int64_t *)t->base)[o] = v;
+    else mf_store(t->dtype, t->base, o, (double)v);
+    return MF_OK;
+}
+
+/* ---------------------------------------------------------------- copying */
+typedef struct {
+    double bad; /* first value that could not be converted */
+    int failed;
+} copy_ctx;
+
+/* One inner loop per (dst, src) dtype pair. Conversions to int64 truncate
+ * toward zero and refuse NaN or out-of-range values. */
+#define COPY_PLAIN(NAME, TD, TS)                                                   \
+    static int NAME(int64_t n, char **p, const int64_t *s, void *ctx)              \
+    {                                                                               \
+        (void)ctx;                                                                  \
+        char *d = p[0], *x = p[1];                                                  \
+        if (s[0] == (int64_t)sizeof(TD) && s[1] == (int64_t)sizeof(TS)) {          \
+            TD *dd = (TD *)(void *)d;                                               \
+            const TS *xx = (const TS *)(const void *)x;                             \
+            for (int64_t i = 0; i < n; i++) dd[i] = (TD)xx[i];                      \
+        } else {                                                                    \
+            for (int64_t i = 0; i < n; i++, d += s[0], x += s[1])                   \
+                *(TD *)(void *)d = (TD) * (const TS *)(const void *)x;              \
+        }                                                                           \
+        return 0;                                                                   \
+    }
+#define COPY_TO_INT(NAME, TS)                                                      \
+    static int NAME(int64_t n, char **p, const int64_t *s, void *ctx)              \
+    {                                                                               \
+        char *d = p[0], *x = p[1];                                                  \
+        for (int64_t i = 0; i < n; i++, d += s[0], x += s[1]) {                     \
+            double v = (double)*(const TS *)(const void *)x;                        \
+            if (!fits_i64(v)) {                                                     \
+                ((copy_ctx *)ctx)->bad = v;                                         \
+                ((copy_ctx *)ctx)->failed = 1;                                      \
+                return 1;                                                           \
+            }                                                                       \
+            *(int64_t *)(void *)d = (int64_t)v;                                     \
+        }                                                                           \
+        return 0;                                                                   \
+    }
+
+COPY_PLAIN(copy_f32_f32, float, float)
+COPY_PLAIN(copy_f32_f64, float, double)
+COPY_PLAIN(copy_f32_i64, float, int64_t)
+COPY_PLAIN(copy_f64_f32, double, float)
+COPY_PLAIN(copy_f64_f64, double, double)
+COPY_PLAIN(copy_f64_i64, double, int64_t)
+COPY_PLAIN(copy_i64_i64, int64_t, int64_t)
+COPY_TO_INT(copy_i64_f32, float)
+COPY_TO_INT(copy_i64_f64, double)
+
+static const mf_iter_fn copy_kernels[MF_DTYPE_COUNT][MF_DTYPE_COUNT] = {
+    [MF_FLOAT32] = {[MF_FLOAT32] = copy_f32_f32, [MF_FLOAT64] = copy_f32_f64, [MF_INT64] = copy_f32_i64},
+    [MF_FLOAT64] = {[MF_FLOAT32] = copy_f64_f32, [MF_FLOAT64] = copy_f64_f64, [MF_INT64] = copy_f64_i64},
+    [MF_INT64] = {[MF_FLOAT32] = copy_i64_f32, [MF_FLOAT64] = copy_i64_f64, [MF_INT64] = copy_i64_i64},
+};
+
+mf_status mf_tensor_copy_(mf_tensor *dst, const mf_tensor *src)
+{
+    int64_t sstride[MF_MAX_DIMS];
+    if (mf_broadcast_strides(src, dst->ndim, dst->shape, sstride) != 0) {
+        char a[MF_SHAPE_STRLEN], b[MF_SHAPE_STRLEN];
+        return mf_error_set(MF_EINVAL, 2, "shape %s cannot be broadcast to %s",
+                            mf_shape_str(a, sizeof a, src->ndim, src->shape),
+                            mf_shape_str(b, sizeof b, dst->ndim, dst->shape));
+    }
+    /* Source and destination in one storage may overlap (copying a tensor
+     * into a shifted view of itself) and read values already overwritten:
+     * go through a temporary copy of the source. */
+    if (dst->storage == src->storage && src != dst) {
+        mf_tensor *tmp;
+        mf_status st = mf_op_run(MF_OP_CLONE, (mf_tensor *const *)&src, NULL, &tmp);
+        if (st) return st;
+        st = mf_tensor_copy_(dst, tmp);
+        mf_tensor_release(tmp);
+        return st;
+    }
+    const int64_t *strides[2] = {dst->stride, sstride};
+    size_t el[2] = {mf_dtype_size(dst->dtype), mf_dtype_size(src->dtype)};
+    mf_iter it;
+    mf_iter_init(&it, 2, dst->ndim, dst->shape, strides, el);
+    char *base[2] = {mf_tensor_data(dst), mf_tensor_data(src)};
+    copy_ctx ctx = {0, 0};
+    if (mf_iter_run(&it, base, copy_kernels[dst->dtype][src->dtype], &ctx))
+        return mf_error_set(MF_EINVAL, 2, "value %g cannot be converted to int64", ctx.bad);
+    return MF_OK;
+}
+
+#define FILL_KERNEL(NAME, T)                                                       \
+    static int NAME(int64_t n, char **p, const int64_t *s, void *ctx)              \
+    {                                                                               \
+        T v = *(const T *)ctx;                                                      \
+        char *d = p[0];                                                             \
+        if (s[0] == (int64_t)sizeof(T)) {                                           \
+            T *dd = (T *)(void *)d;                                                 \
+            for (int64_t i = 0; i < n; i++) dd[i] = v;                              \
+        } else {                                                                    \
+            for (int64_t i = 0; i < n; i++, d += s[0]) *(T *)(void *)d = v;         \
+        }                                                                           \
+        return 0;                                                                   \
+    }
+FILL_KERNEL(fill_f32, float)
+FILL_KERNEL(fill_f64, double)
+FILL_KERNEL(fill_i64, int64_t)
+
+mf_status mf_tensor_fill_(mf_tensor *t, double value)
+{
+    union {
+        float f;
+        double d;
+        int64_t i;
+    } v;
+    mf_iter_fn fn;
+    switch (t->dtype) {
+    case MF_FLOAT32: v.f = (float)value; fn = fill_f32; break;
+    case MF_FLOAT64: v.d = value; fn = fill_f64; break;
+    default:
+        if (!fits_i64(value))
+            return mf_error_set(MF_EINVAL, 2, "%g does not fit in int64", value);
+        v.i = (int64_t)value;
+        fn = fill_i64;
+        break;
+    }
+    const int64_t *strides[1] = {t->stride};
+    size_t el[1] = {mf_dtype_size(t->dtype)};
+    mf_iter it;
+    mf_iter_init(&it, 1, t->ndim, t->shape, strides, el);
+    char *base[1] = {mf_tensor_data(t)};
+    mf_iter_run(&it, base, fn, &v);
+    return MF_OK;
+}
+
+/* ---------------------------------------------------------------- ranges */
+mf_status mf_tensor_arange(mf_tensor **out, mf_dtype dt, double start, double end, double step)
+{
+    *out = NULL;
+    if (!isfinite(start) || !isfinite(end))
+        return mf_error_set(MF_EINVAL, 1, "bounds must be finite, got %g and %g", start, end);
+    if (!(step != 0) || !isfinite(step))
+        return mf_error_set(MF_EINVAL, 3, "step must be finite and nonzero, got %g", step);
+    if ((end - start) / step > 1e15)
+        return mf_error_set(MF_ERANGE, 2, "range [%g, %g) by %g is too long", start, end, step);
+    double c = ceil((end - start) / step);
+    int64_t n = c > 0 ? (int64_t)c : 0;
+    mf_status st = mf_tensor_new(out, dt, 1, &n);
+    if (st) return st;
+    for (int64_t i = 0; i < n; i++) mf_store(dt, (*out)->base, i, start + (double)i * step);
+    return MF_OK;
+}
+
+mf_status mf_tensor_linspace(mf_tensor **out, mf_dtype dt, double start, double end,
+                             int64_t steps)
+{
+    *out = NULL;
+    if (steps < 0) return mf_error_set(MF_EINVAL, 3, "steps must be >= 0, got %lld", (long long)steps);
+    mf_status st = mf_tensor_new(out, dt, 1, &steps);
+    if (st) return st;
+    double h = steps > 1 ? (end - start) / (double)(steps - 1) : 0;
+    /* the second half counts back from `end` so both ends are exact */
+    for (int64_t i = 0; i < steps; i++) {
+        double v = i < steps / 2 ? start + h * (double)i : end - h * (double)(steps - 1 - i);
+        mf_store(dt, (*out)->base, i, v);
+    }
+    return MF_OK;
+}
+
+mf_status mf_tensor_eye(mf_tensor **out, mf_dtype dt, int64_t n, int64_t m)
+{
+    int64_t shape[2] = {n, m};
+    mf_status st = mf_tensor_zeros(out, dt, 2, shape);
+    if (st) return st;
+    for (int64_t i = 0; i < n && i < m; i++) mf_store(dt, (*out)->base, i * m + i, 1.0);
+    return MF_OK;
+}

@@ -1,0 +1,16 @@
+/*
+ * moonforge.h — libmoonforge, the C core of moonforge. Include this one
+ * header; link with `pkg-config --libs moonforge`.
+ */
+#ifndef MOONFORGE_H
+#define MOONFORGE_H
+
+#include "mf_common.h"
+#include "mf_format.h"
+#include "mf_iter.h"
+#include "mf_op.h"
+#include "mf_random.h"
+#include "mf_tensor.h"
+#include "mf_thread.h"
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * lmf.h — shared helpers of the Lua binding (moonforge.core).
+ *
+ * The binding is thin: it checks Lua arguments, converts 1-based positions to
+ * core's 0-based ones, calls core/ and turns a failed mf_status into a Lua
+ * error. It never holds malloc'd memory across a call that can raise: results
+ * go into a userdata created before core is called (see lmf_newtensor).
+ */
+#ifndef LMF_H
+#define LMF_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "moonforge.h"
+
+#define LMF_TENSOR_MT "moonforge.Tensor"
+
+/* ------------------------------------------------------------------ errors */
+/* Raises the core error (as "bad argument #k to 'f' (...)" when core names an
+ * argument) if st != MF_OK. */
+void lmf_check(lua_State *L, mf_status st);
+/* Like lmf_check, but core's argument k is reported as Lua argument map[k-1]. */
+void lmf_check_map(lua_State *L, mf_status st, const int *map, int nmap);
+
+/* ------------------------------------------------------------------ tensors */
+/* Pushes an empty tensor userdata and returns its slot, for core to fill.
+ * Call lmf_account(L) after filling it. */
+mf_tensor **lmf_newtensor(lua_State *L);
+/* Tells Lua's collector about memory core allocated since the last call. */
+void lmf_account(lua_State *L);
+mf_tensor *lmf_checktensor(lua_State *L, int arg);
+mf_tensor *lmf_totensor(lua_State *L, int arg); /* NULL if not a live tensor */
+
+/* ------------------------------------------------------------------ arguments */
+/* 1-based (or negative) Lua dim → 0-based; `extra` admits ndim+1 (unsqueeze). */
+int lmf_checkdim(lua_State *L, int arg, int ndim, int extra);
+/* 1-based (or negative) Lua index into a dim of `size` → 0-based. */
+int64_t lmf_checkindex(lua_State *L, int arg, int64_t size);
+int64_t lmf_checkint(lua_State *L, int arg); /* an integral number */
+mf_dtype lmf_checkdtype(lua_State *L, int arg);
+/* Sizes given as numbers from `arg` on, or as one table at `arg`. Returns the
+ * number of dims; *next is the first argument after them. */
+int lmf_checkshape(lua_State *L, int arg, int64_t *shape, int *next);
+/* Errors on keys of the option table at `arg` not in the NULL-terminated list. */
+void lmf_checkopts(lua_State *L, int arg, const char *const *keys);
+/* Option field of the table at `arg` (pushed; returns its type). */
+int lmf_getopt(lua_State *L, int arg, const char *key);
+
+/* ------------------------------------------------------------------ modules */
+void lmf_open_tensor(lua_State *L);  /* adds to the table on top */
+void lmf_open_random(lua_State *L);
+void lmf_open_system(lua_State *L);
+
+int luaopen_moonforge_core(lua_State *L);
+
+#endif

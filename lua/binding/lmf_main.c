@@ -1,0 +1,83 @@
+/* lmf_main.c — luaopen_moonforge_core and the process-wide settings. */
+#include "lmf.h"
+
+static int l_set_num_threads(lua_State *L)
+{
+    lua_Integer n = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, n >= 1, 1, "number of threads must be >= 1");
+    lua_pushinteger(L, mf_set_num_threads(n > 1 << 20 ? 1 << 20 : (int)n));
+    return 1;
+}
+
+static int l_get_num_threads(lua_State *L)
+{
+    lua_pushinteger(L, mf_num_threads());
+    return 1;
+}
+
+static int l_num_cores(lua_State *L)
+{
+    lua_pushinteger(L, mf_num_cores());
+    return 1;
+}
+
+static int l_mem_in_use(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)mf_mem_in_use());
+    return 1;
+}
+
+/* Test hook: make the n-th core allocation from now fail. */
+static int l_fail_alloc_after(lua_State *L)
+{
+    mf_mem_fail_after((long)luaL_checkinteger(L, 1));
+    return 0;
+}
+
+/* The op table, as {name = {inputs = n, view = bool, differentiable = bool,
+ * backward = bool}}: tests walk it. */
+static int l_ops(lua_State *L)
+{
+    lua_createtable(L, 0, mf_op_count());
+    for (int i = 0; i < mf_op_count(); i++) {
+        const mf_op *op = mf_op_get((mf_op_id)i);
+        lua_createtable(L, 0, 4);
+        lua_pushinteger(L, op->n_in);
+        lua_setfield(L, -2, "inputs");
+        lua_pushboolean(L, (op->flags & MF_OPF_VIEW) != 0);
+        lua_setfield(L, -2, "view");
+        lua_pushboolean(L, (op->flags & MF_OPF_DIFF) != 0);
+        lua_setfield(L, -2, "differentiable");
+        lua_pushboolean(L, op->backward != NULL);
+        lua_setfield(L, -2, "backward");
+        lua_setfield(L, -2, op->name);
+    }
+    return 1;
+}
+
+static const luaL_Reg system_funcs[] = {
+    {"set_num_threads", l_set_num_threads},
+    {"get_num_threads", l_get_num_threads},
+    {"num_cores", l_num_cores},
+    {"mem_in_use", l_mem_in_use},
+    {"_fail_alloc_after", l_fail_alloc_after},
+    {"ops", l_ops},
+    {NULL, NULL},
+};
+
+void lmf_open_system(lua_State *L)
+{
+    luaL_setfuncs(L, system_funcs, 0);
+    lua_pushliteral(L, MF_VERSION_STRING);
+    lua_setfield(L, -2, "version");
+}
+
+int luaopen_moonforge_core(lua_State *L)
+{
+    mf_threads_init();
+    lua_newtable(L);
+    lmf_open_system(L);
+    lmf_open_tensor(L);
+    lmf_open_random(L);
+    return 1;
+}

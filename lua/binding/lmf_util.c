@@ -1,0 +1,198 @@
+/* lmf_util.c — argument checks, error raising and GC accounting. */
+#include <math.h>
+#include <string.h>
+
+#include "lmf.h"
+
+/* ------------------------------------------------------------------ errors */
+void lmf_check_map(lua_State *L, mf_status st, const int *map, int nmap)
+{
+    if (st == MF_OK) return;
+    const mf_error *e = mf_error_get();
+    if (e->code == MF_ENOMEM && e->arg == 0) {
+        luaL_error(L, "%s", e->msg);
+        return;
+    }
+    if (e->arg > 0) {
+        int arg = e->arg;
+        if (map) arg = arg <= nmap ? map[arg - 1] : 0;
+        if (arg > 0) {
+            /* copy: luaL_argerror may run code that fails in core again */
+            char msg[sizeof e->msg];
+            memcpy(msg, e->msg, sizeof msg);
+            luaL_argerror(L, arg, msg);
+            return;
+        }
+    }
+    lua_Debug ar;
+    if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name)
+        luaL_error(L, "%s: %s", ar.name, e->msg);
+    luaL_error(L, "%s", e->msg);
+}
+
+void lmf_check(lua_State *L, mf_status st) { lmf_check_map(L, st, NULL, 0); }
+
+/* ------------------------------------------------------------------ tensors */
+mf_tensor **lmf_newtensor(lua_State *L)
+{
+    mf_tensor **slot = lua_newuserdatauv(L, sizeof *slot, 1);
+    *slot = NULL;
+    luaL_setmetatable(L, LMF_TENSOR_MT);
+    return slot;
+}
+
+/*
+ * Lua's collector cannot see tensor memory. Each time the binding creates a
+ * tensor it reports the bytes core allocated since the last report as GC debt,
+ * so that a loop making big temporaries collects them as if Lua owned them.
+ * Small amounts are batched to keep tiny-tensor calls cheap.
+ */
+#define LMF_ACCOUNT_BATCH (64 * 1024)
+static size_t lmf_seen_bytes;
+static size_t lmf_pending_bytes;
+
+void lmf_account(lua_State *L)
+{
+    size_t now = mf_mem_in_use();
+    if (now > lmf_seen_bytes) lmf_pending_bytes += now - lmf_seen_bytes;
+    lmf_seen_bytes = now;
+    if (lmf_pending_bytes >= LMF_ACCOUNT_BATCH) {
+        size_t kb = lmf_pending_bytes / 1024;
+        lmf_pending_bytes = 0;
+        lua_gc(L, LUA_GCSTEP, kb > INT32_MAX ? INT32_MAX : (int)kb);
+    }
+}
+
+mf_tensor *lmf_totensor(lua_State *L, int arg)
+{
+    mf_tensor **slot = luaL_testudata(L, arg, LMF_TENSOR_MT);
+    return slot ? *slot : NULL;
+}
+
+mf_tensor *lmf_checktensor(lua_State *L, int arg)
+{
+    mf_tensor **slot = luaL_testudata(L, arg, LMF_TENSOR_MT);
+    if (!slot) luaL_typeerror(L, arg, "tensor");
+    if (!*slot) luaL_argerror(L, arg, "tensor has been freed");
+    return *slot;
+}
+
+/* ------------------------------------------------------------------ arguments */
+int64_t lmf_checkint(lua_State *L, int arg)
+{
+    int isint;
+    lua_Integer v = lua_tointegerx(L, arg, &isint);
+    if (!isint) {
+        if (lua_type(L, arg) == LUA_TNUMBER)
+            luaL_argerror(L, arg, lua_pushfstring(L, "integer expected, got %f",
+                                                  (LUAI_UACNUMBER)lua_tonumber(L, arg)));
+        luaL_typeerror(L, arg, "integer");
+    }
+    return (int64_t)v;
+}
+
+int lmf_checkdim(lua_State *L, int arg, int ndim, int extra)
+{
+    int64_t d = lmf_checkint(L, arg);
+    int64_t n = ndim + (extra ? 1 : 0);
+    if (d == 0 || d > n || d < -n) {
+        if (n == 0)
+            luaL_argerror(L, arg, lua_pushfstring(L, "dim %d given for a 0-D tensor", (int)d));
+        luaL_argerror(L, arg, lua_pushfstring(L, "dim %d out of range (expected 1..%d or -%d..-1)",
+                                              (int)d, (int)n, (int)n));
+    }
+    return (int)(d > 0 ? d - 1 : d + n);
+}
+
+int64_t lmf_checkindex(lua_State *L, int arg, int64_t size)
+{
+    int64_t i = lmf_checkint(L, arg);
+    if (i == 0 || i > size || i < -size)
+        luaL_argerror(L, arg, lua_pushfstring(L, "index %I out of range for size %I (expected 1..%I)",
+                                              (lua_Integer)i, (lua_Integer)size, (lua_Integer)size));
+    return i > 0 ? i - 1 : i + size;
+}
+
+mf_dtype lmf_checkdtype(lua_State *L, int arg)
+{
+    const char *name = luaL_checkstring(L, arg);
+    mf_dtype dt = mf_dtype_from_name(name);
+    if (dt == MF_DTYPE_COUNT)
+        luaL_argerror(L, arg, lua_pushfstring(L, "unknown dtype '%s' (expected float32, float64 or int64)",
+                                              name));
+    return dt;
+}
+
+static int64_t check_size(lua_State *L, int arg, int64_t v)
+{
+    if (v < 0)
+        luaL_argerror(L, arg, lua_pushfstring(L, "size must be >= 0, got %I", (lua_Integer)v));
+    return v;
+}
+
+int lmf_checkshape(lua_State *L, int arg, int64_t *shape, int *next)
+{
+    int n = 0;
+    if (lua_type(L, arg) == LUA_TTABLE && lua_getmetatable(L, arg) == 0) {
+        lua_Integer len = luaL_len(L, arg);
+        if (len > MF_MAX_DIMS)
+            luaL_argerror(L, arg, lua_pushfstring(L, "%d dims (at most %d)", (int)len, MF_MAX_DIMS));
+        for (lua_Integer i = 1; i <= len; i++) {
+            int isint;
+            lua_geti(L, arg, i);
+            lua_Integer v = lua_tointegerx(L, -1, &isint);
+            if (!isint)
+                luaL_argerror(L, arg, lua_pushfstring(L, "size %d is %s, expected an integer",
+                                                      (int)i, luaL_typename(L, -1)));
+            lua_pop(L, 1);
+            shape[n++] = check_size(L, arg, v);
+        }
+        *next = arg + 1;
+        return n;
+    }
+    while (lua_type(L, arg + n) == LUA_TNUMBER) {
+        if (n == MF_MAX_DIMS)
+            luaL_argerror(L, arg + n, lua_pushfstring(L, "more than %d dims", MF_MAX_DIMS));
+        shape[n] = check_size(L, arg + n, lmf_checkint(L, arg + n));
+        n++;
+    }
+    *next = arg + n;
+    return n;
+}
+
+void lmf_checkopts(lua_State *L, int arg, const char *const *keys)
+{
+    if (lua_isnoneornil(L, arg)) return;
+    luaL_checktype(L, arg, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, arg)) {
+        lua_pop(L, 1);
+        int known = 0;
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            const char *k = lua_tostring(L, -1);
+            for (const char *const *p = keys; *p && !known; p++) known = strcmp(*p, k) == 0;
+        }
+        if (!known) {
+            luaL_Buffer b;
+            luaL_buffinit(L, &b);
+            for (const char *const *p = keys; *p; p++) {
+                if (p != keys) luaL_addstring(&b, ", ");
+                luaL_addstring(&b, *p);
+            }
+            luaL_pushresult(&b);
+            const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2)
+                                                             : luaL_typename(L, -2);
+            luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s' (expected one of: %s)",
+                                                  k, lua_tostring(L, -1)));
+        }
+    }
+}
+
+int lmf_getopt(lua_State *L, int arg, const char *key)
+{
+    if (lua_type(L, arg) != LUA_TTABLE) {
+        lua_pushnil(L);
+        return LUA_TNIL;
+    }
+    return lua_getfield(L, arg, key);
+}

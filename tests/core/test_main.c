@@ -1,0 +1,46 @@
+/* test_main.c — runs every suite of core/ unit tests (see ctest.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctest.h"
+#include "moonforge.h"
+
+extern const ctest_case ctest_tensor[], ctest_ops[], ctest_random[], ctest_format[];
+
+static const struct {
+    const char *name;
+    const ctest_case *cases;
+} suites[] = {
+    {"tensor", ctest_tensor},
+    {"ops", ctest_ops},
+    {"random", ctest_random},
+    {"format", ctest_format},
+};
+
+int main(int argc, char **argv)
+{
+    const char *only = argc > 1 ? argv[1] : NULL; /* optional suite name */
+    int ok = 0, failed = 0;
+    for (size_t s = 0; s < sizeof suites / sizeof suites[0]; s++) {
+        if (only && strcmp(only, suites[s].name) != 0) continue;
+        for (const ctest_case *c = suites[s].cases; c->name; c++) {
+            ctest_ctx ctx = {0};
+            size_t mem_before = mf_mem_in_use();
+            c->fn(&ctx);
+            if (mf_mem_in_use() != mem_before) {
+                fprintf(stderr, "    leaked %zu bytes of core memory\n",
+                        mf_mem_in_use() - mem_before);
+                ctx.failures++;
+            }
+            if (ctx.failures) {
+                printf("FAIL %s.%s\n", suites[s].name, c->name);
+                failed++;
+            } else {
+                printf("ok   %s.%s\n", suites[s].name, c->name);
+                ok++;
+            }
+        }
+    }
+    printf("ctest: %d ok, %d failed\n", ok, failed);
+    return failed ? 1 : 0;
+}
