@@ -39,9 +39,15 @@ int lmf_checkdim(lua_State *L, int arg, int ndim, int extra);
 int64_t lmf_checkindex(lua_State *L, int arg, int64_t size);
 int64_t lmf_checkint(lua_State *L, int arg); /* an integral number */
 mf_dtype lmf_checkdtype(lua_State *L, int arg);
+/* Optional trailing dtype: nothing (def), a dtype name, or {dtype=, requires_grad=}. */
+mf_dtype lmf_optdtype(lua_State *L, int arg, mf_dtype def);
 /* Sizes given as numbers from `arg` on, or as one table at `arg`. Returns the
- * number of dims; *next is the first argument after them. */
-int lmf_checkshape(lua_State *L, int arg, int64_t *shape, int *next);
+ * number of dims; *next is the first argument after them. `allow_infer`
+ * admits -1 (view, reshape, expand). */
+int lmf_checkshape(lua_State *L, int arg, int64_t *shape, int *next, int allow_infer);
+/* A userdata box owning an mf_malloc'd pointer (freed by __gc), so a buffer
+ * cannot leak when a Lua call raises. */
+void **lmf_newbox(lua_State *L);
 /* Errors on keys of the option table at `arg` not in the NULL-terminated list. */
 void lmf_checkopts(lua_State *L, int arg, const char *const *keys);
 /* Option field of the table at `arg` (pushed; returns its type). */

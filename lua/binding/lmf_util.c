@@ -77,6 +77,30 @@ mf_tensor *lmf_checktensor(lua_State *L, int arg)
     return *slot;
 }
 
+#define LMF_BOX_MT "moonforge.Box"
+
+static int box_gc(lua_State *L)
+{
+    void **p = luaL_checkudata(L, 1, LMF_BOX_MT);
+    mf_free(*p);
+    *p = NULL;
+    return 0;
+}
+
+void **lmf_newbox(lua_State *L)
+{
+    void **p = lua_newuserdatauv(L, sizeof *p, 0);
+    *p = NULL;
+    if (luaL_newmetatable(L, LMF_BOX_MT)) {
+        lua_pushcfunction(L, box_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, box_gc);
+        lua_setfield(L, -2, "__close");
+    }
+    lua_setmetatable(L, -2);
+    return p;
+}
+
 /* ------------------------------------------------------------------ arguments */
 int64_t lmf_checkint(lua_State *L, int arg)
 {
@@ -113,9 +137,8 @@ int64_t lmf_checkindex(lua_State *L, int arg, int64_t size)
     return i > 0 ? i - 1 : i + size;
 }
 
-mf_dtype lmf_checkdtype(lua_State *L, int arg)
+static mf_dtype dtype_named(lua_State *L, int arg, const char *name)
 {
-    const char *name = luaL_checkstring(L, arg);
     mf_dtype dt = mf_dtype_from_name(name);
     if (dt == MF_DTYPE_COUNT)
         luaL_argerror(L, arg, lua_pushfstring(L, "unknown dtype '%s' (expected float32, float64 or int64)",
@@ -123,14 +146,44 @@ mf_dtype lmf_checkdtype(lua_State *L, int arg)
     return dt;
 }
 
-static int64_t check_size(lua_State *L, int arg, int64_t v)
+mf_dtype lmf_checkdtype(lua_State *L, int arg)
 {
-    if (v < 0)
+    return dtype_named(L, arg, luaL_checkstring(L, arg));
+}
+
+static const char *const dtype_opts[] = {"dtype", "requires_grad", NULL};
+
+mf_dtype lmf_optdtype(lua_State *L, int arg, mf_dtype def)
+{
+    switch (lua_type(L, arg)) {
+    case LUA_TNONE:
+    case LUA_TNIL: return def;
+    case LUA_TSTRING: return lmf_checkdtype(L, arg);
+    case LUA_TTABLE: break;
+    default: luaL_typeerror(L, arg, "dtype name or option table");
+    }
+    lmf_checkopts(L, arg, dtype_opts);
+    if (lmf_getopt(L, arg, "requires_grad") != LUA_TNIL && lua_toboolean(L, -1))
+        luaL_argerror(L, arg, "requires_grad is not available yet (autograd comes later)");
+    lua_pop(L, 1);
+    mf_dtype dt = def;
+    int ty = lmf_getopt(L, arg, "dtype");
+    if (ty == LUA_TSTRING) dt = dtype_named(L, arg, lua_tostring(L, -1));
+    else if (ty != LUA_TNIL)
+        luaL_argerror(L, arg, lua_pushfstring(L, "option 'dtype' must be a string, got %s",
+                                              luaL_typename(L, -1)));
+    lua_pop(L, 1);
+    return dt;
+}
+
+static int64_t check_size(lua_State *L, int arg, int64_t v, int allow_infer)
+{
+    if (v < 0 && !(allow_infer && v == -1))
         luaL_argerror(L, arg, lua_pushfstring(L, "size must be >= 0, got %I", (lua_Integer)v));
     return v;
 }
 
-int lmf_checkshape(lua_State *L, int arg, int64_t *shape, int *next)
+int lmf_checkshape(lua_State *L, int arg, int64_t *shape, int *next, int allow_infer)
 {
     int n = 0;
     if (lua_type(L, arg) == LUA_TTABLE && lua_getmetatable(L, arg) == 0) {
@@ -145,7 +198,7 @@ int lmf_checkshape(lua_State *L, int arg, int64_t *shape, int *next)
                 luaL_argerror(L, arg, lua_pushfstring(L, "size %d is %s, expected an integer",
                                                       (int)i, luaL_typename(L, -1)));
             lua_pop(L, 1);
-            shape[n++] = check_size(L, arg, v);
+            shape[n++] = check_size(L, arg, v, allow_infer);
         }
         *next = arg + 1;
         return n;
@@ -153,7 +206,7 @@ int lmf_checkshape(lua_State *L, int arg, int64_t *shape, int *next)
     while (lua_type(L, arg + n) == LUA_TNUMBER) {
         if (n == MF_MAX_DIMS)
             luaL_argerror(L, arg + n, lua_pushfstring(L, "more than %d dims", MF_MAX_DIMS));
-        shape[n] = check_size(L, arg + n, lmf_checkint(L, arg + n));
+        shape[n] = check_size(L, arg + n, lmf_checkint(L, arg + n), allow_infer);
         n++;
     }
     *next = arg + n;

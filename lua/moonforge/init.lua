@@ -1,5 +1,65 @@
--- moonforge: machine learning for industrial data, in Lua over a C core.
+--- moonforge: machine learning for industrial data, in Lua over a C core.
+--
+--     local mf = require "moonforge"
+--
+-- Every function of the C core (`moonforge.core`) is here, and every tensor
+-- function is also a tensor method: `mf.reshape(t, 2, 3)` is `t:reshape(2, 3)`.
+-- The module sets no globals.
 local core = require "moonforge.core"
+
 local mf = {}
-for k, v in pairs(core) do mf[k] = v end
+for name, value in pairs(core) do mf[name] = value end
+
+--- The methods of every tensor. Lua modules add methods here.
+mf.Tensor = core.Tensor
+
+---------------------------------------------------------------- warnings
+-- Warnings go to stderr as "moonforge: warning: ...", unless silenced with
+-- mf.set_warnings(false), or collected by mf.capture_warnings (for tests).
+local warnings_on = true
+local captures = {} -- stack of lists collecting warnings
+
+--- Emits a warning (formatted like string.format when extra arguments follow).
+function mf.warn(msg, ...)
+    if select("#", ...) > 0 then msg = string.format(msg, ...) end
+    msg = tostring(msg)
+    local sink = captures[#captures]
+    if sink then
+        sink[#sink + 1] = msg
+    elseif warnings_on then
+        io.stderr:write("moonforge: warning: ", msg, "\n")
+    end
+end
+
+--- Turns warnings on or off; returns the previous setting.
+function mf.set_warnings(on)
+    local was = warnings_on
+    warnings_on = on and true or false
+    return was
+end
+
+--- Runs fn(...) and returns the list of warnings it emitted (not printed),
+-- followed by fn's results. Errors propagate after the capture is removed.
+function mf.capture_warnings(fn, ...)
+    local list = {}
+    captures[#captures + 1] = list
+    local res = table.pack(pcall(fn, ...))
+    table.remove(captures)
+    if not res[1] then error(res[2], 0) end
+    return list, table.unpack(res, 2, res.n)
+end
+
+---------------------------------------------------------------- threads
+--- Sets the one thread count used by OpenBLAS and every parallel kernel.
+-- A request above the number of cores is clamped (with a warning); returns
+-- the number in effect.
+function mf.set_num_threads(n)
+    local got = core.set_num_threads(n)
+    if math.type(n) == "integer" and got < n then
+        mf.warn("set_num_threads: %d threads requested but only %d cores: using %d",
+                n, core.num_cores(), got)
+    end
+    return got
+end
+
 return mf

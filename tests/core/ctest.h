@@ -63,13 +63,13 @@ typedef struct ctest_case {
             CTEST_FAIL_("%s failed: %s", #call, mf_error_get()->msg);           \
     } while (0)
 /* A call must fail with `code`, naming argument `arg`. */
-#define CHECK_ERR(call, code, arg)                                              \
+#define CHECK_ERR(call, code, argn)                                              \
     do {                                                                        \
         mf_status st_ = (call);                                                 \
-        if (st_ != (code) || mf_error_get()->arg != (arg))                      \
+        if (st_ != (code) || mf_error_get()->arg != (argn))                      \
             CTEST_FAIL_("%s gave status %d arg %d (\"%s\"), expected %d arg %d", \
                         #call, (int)st_, mf_error_get()->arg,                   \
-                        st_ ? mf_error_get()->msg : "", (int)(code), (arg));    \
+                        st_ ? mf_error_get()->msg : "", (int)(code), (argn));    \
     } while (0)
 
 #endif
