@@ -113,10 +113,11 @@ static void nested_fill(lua_State *L, int arg, nested *n, mf_tensor *t, int dept
         }
         int isint;
         lua_Integer v = lua_tointegerx(L, -1, &isint);
-        if (!isint)
+        if (!isint) {
+            lua_Number x = lua_tonumber(L, -1); /* before where() pushes */
             luaL_argerror(L, arg, lua_pushfstring(L, "%f at %s is not an integer (int64 tensor)",
-                                                  (LUAI_UACNUMBER)lua_tonumber(L, -1),
-                                                  where(L, n, depth)));
+                                                  (LUAI_UACNUMBER)x, where(L, n, depth)));
+        }
         ((int64_t *)t->base)[(*k)++] = (int64_t)v;
         return;
     }
