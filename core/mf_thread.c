@@ -49,3 +49,9 @@ int mf_set_num_threads(int n)
     openblas_set_num_threads(mf_threads);
     return mf_threads;
 }
+
+const char *mf_blas_info(void)
+{
+    const char *s = openblas_get_config();
+    return s ? s : "unknown BLAS";
+}

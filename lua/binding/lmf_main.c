@@ -21,6 +21,12 @@ static int l_num_cores(lua_State *L)
     return 1;
 }
 
+static int l_blas_info(lua_State *L)
+{
+    lua_pushstring(L, mf_blas_info());
+    return 1;
+}
+
 static int l_mem_in_use(lua_State *L)
 {
     lua_pushinteger(L, (lua_Integer)mf_mem_in_use());
@@ -59,6 +65,7 @@ static const luaL_Reg system_funcs[] = {
     {"set_num_threads", l_set_num_threads},
     {"get_num_threads", l_get_num_threads},
     {"num_cores", l_num_cores},
+    {"blas_info", l_blas_info},
     {"mem_in_use", l_mem_in_use},
     {"_fail_alloc_after", l_fail_alloc_after},
     {"ops", l_ops},

@@ -186,7 +186,7 @@ static int64_t check_size(lua_State *L, int arg, int64_t v, int allow_infer)
 int lmf_checkshape(lua_State *L, int arg, int64_t *shape, int *next, int allow_infer)
 {
     int n = 0;
-    if (lua_type(L, arg) == LUA_TTABLE && lua_getmetatable(L, arg) == 0) {
+    if (lua_type(L, arg) == LUA_TTABLE) {
         lua_Integer len = luaL_len(L, arg);
         if (len > MF_MAX_DIMS)
             luaL_argerror(L, arg, lua_pushfstring(L, "%d dims (at most %d)", (int)len, MF_MAX_DIMS));
