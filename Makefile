@@ -40,6 +40,7 @@ BIND_SRC  := $(sort $(wildcard lua/binding/*.c))
 BIND_HDR  := $(sort $(wildcard lua/binding/*.h))
 LUA_MODS  := $(sort $(wildcard lua/moonforge/*.lua))
 CTEST_SRC := $(sort $(wildcard tests/core/*.c))
+SCRIPTS   := $(sort $(wildcard scripts/*.lua))
 
 CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
 BIND_OBJ  := $(BIND_SRC:%.c=$(BUILD)/obj/%.o)
@@ -93,7 +94,7 @@ $(PRELOAD): lua/cli/embed.lua $(LUA_MODS)
 
 $(BUILD)/obj/gen/preload.o: $(PRELOAD)
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) -Wno-overlength-strings -c $< -o $@
+	$(CC) $(BASE_CFLAGS) -c $< -o $@
 
 $(EXE): $(BUILD)/obj/lua/cli/main.o $(BUILD)/obj/gen/preload.o $(BIND_OBJ) $(LIB_A)
 	$(CC) $(SAN) -rdynamic -o $@ $^ $(LUA_LIBS) $(LDLIBS_CORE) -ldl
@@ -150,8 +151,8 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
 	    -e 's|@LIBS@|$(LDLIBS_CORE)|' moonforge.pc.in > $(LIB_DIR)/pkgconfig/moonforge.pc
 	install -m 644 $(LUA_MODS) $(INST_LUADIR)/moonforge/
-	install -m 644 scripts/*.lua $(INST_LUADIR)/moonforge/scripts/
-	install -m 644 scripts/*.lua $(SHARE)/scripts/
+	$(if $(SCRIPTS),install -m 644 $(SCRIPTS) $(INST_LUADIR)/moonforge/scripts/)
+	$(if $(SCRIPTS),install -m 644 $(SCRIPTS) $(SHARE)/scripts/)
 	install -m 755 $(LUA_SO) $(INST_LIBDIR)/moonforge/core.so
 	install -m 755 $(EXE) $(INST_BINDIR)/moonforge
 
@@ -165,4 +166,4 @@ symbols-check: $(LIB_A) $(LIB_SO)
 	@sh .ci/symbols-check.sh $(LIB_A) $(LIB_SO)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-rock

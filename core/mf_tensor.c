@@ -353,6 +353,11 @@ mf_status mf_tensor_copy_(mf_tensor *dst, const mf_tensor *src)
     mf_iter it;
     mf_iter_init(&it, 2, dst->ndim, dst->shape, strides, el);
     char *base[2] = {mf_tensor_data(dst), mf_tensor_data(src)};
+    if (dst->dtype == src->dtype && it.ndim == 1 && it.stride[0][0] == (int64_t)el[0] &&
+        it.stride[1][0] == (int64_t)el[1]) {
+        memcpy(base[0], base[1], (size_t)it.numel * el[0]); /* one contiguous block */
+        return MF_OK;
+    }
     copy_ctx ctx = {0, 0};
     if (mf_iter_run(&it, base, copy_kernels[dst->dtype][src->dtype], &ctx))
         return mf_error_set(MF_EINVAL, 2, "value %g cannot be converted to int64", ctx.bad);

@@ -4,6 +4,7 @@
 #include <cblas.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 static int mf_threads = 1;
@@ -54,4 +55,11 @@ const char *mf_blas_info(void)
 {
     const char *s = openblas_get_config();
     return s ? s : "unknown BLAS";
+}
+
+double mf_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }

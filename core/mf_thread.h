@@ -17,6 +17,8 @@ int mf_num_cores(void);
 int mf_num_threads(void);
 /* Returns the number actually in effect (n clamped to [1, cores]). */
 int mf_set_num_threads(int n);
+/* Monotonic wall-clock seconds (for timing; the origin is arbitrary). */
+double mf_clock(void);
 /* The BLAS in use, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64". */
 const char *mf_blas_info(void);
 

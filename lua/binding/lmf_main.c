@@ -21,6 +21,13 @@ static int l_num_cores(lua_State *L)
     return 1;
 }
 
+/* mf.clock(): monotonic wall-clock seconds, for timing */
+static int l_clock(lua_State *L)
+{
+    lua_pushnumber(L, mf_clock());
+    return 1;
+}
+
 static int l_blas_info(lua_State *L)
 {
     lua_pushstring(L, mf_blas_info());
@@ -66,6 +73,7 @@ static const luaL_Reg system_funcs[] = {
     {"get_num_threads", l_get_num_threads},
     {"num_cores", l_num_cores},
     {"blas_info", l_blas_info},
+    {"clock", l_clock},
     {"mem_in_use", l_mem_in_use},
     {"_fail_alloc_after", l_fail_alloc_after},
     {"ops", l_ops},
