@@ -16,6 +16,9 @@ struct mf_storage {
 };
 
 /* ---------------------------------------------------------------- helpers */
+/* Float values that convert to int64 without undefined behaviour. */
+static int fits_i64(double v) { return v >= -9223372036854775808.0 && v < 9223372036854775808.0; }
+
 const char *mf_shape_str(char *buf, size_t cap, int ndim, const int64_t *shape)
 {
     size_t n = 0;
@@ -244,13 +247,15 @@ mf_status mf_tensor_get_i64(const mf_tensor *t, const int64_t *idx, int64_t *v)
     int64_t o;
     mf_status st = element_offset(t, idx, &o);
     if (st) return st;
-    if (t->dtype == MF_INT64) *v = ((const int64_t *)t->base)[o];
-    else *v = (int64_t)mf_load(t->dtype, t->base, o);
+    if (t->dtype == MF_INT64) {
+        *v = ((const int64_t *)t->base)[o];
+        return MF_OK;
+    }
+    double f = mf_load(t->dtype, t->base, o);
+    if (!fits_i64(f)) return mf_error_set(MF_EINVAL, 1, "value %g does not fit in int64", f);
+    *v = (int64_t)f;
     return MF_OK;
 }
-
-/* Float values that convert to int64 without undefined behaviour. */
-static int fits_i64(double v) { return v >= -9223372036854775808.0 && v < 9223372036854775808.0; }
 
 mf_status mf_tensor_set(mf_tensor *t, const int64_t *idx, double v)
 {
@@ -381,30 +386,33 @@ FILL_KERNEL(fill_f32, float)
 FILL_KERNEL(fill_f64, double)
 FILL_KERNEL(fill_i64, int64_t)
 
-mf_status mf_tensor_fill_(mf_tensor *t, double value)
+static void fill_with(mf_tensor *t, mf_iter_fn fn, const void *value)
 {
-    union {
-        float f;
-        double d;
-        int64_t i;
-    } v;
-    mf_iter_fn fn;
-    switch (t->dtype) {
-    case MF_FLOAT32: v.f = (float)value; fn = fill_f32; break;
-    case MF_FLOAT64: v.d = value; fn = fill_f64; break;
-    default:
-        if (!fits_i64(value))
-            return mf_error_set(MF_EINVAL, 2, "%g does not fit in int64", value);
-        v.i = (int64_t)value;
-        fn = fill_i64;
-        break;
-    }
     const int64_t *strides[1] = {t->stride};
     size_t el[1] = {mf_dtype_size(t->dtype)};
     mf_iter it;
     mf_iter_init(&it, 1, t->ndim, t->shape, strides, el);
     char *base[1] = {mf_tensor_data(t)};
-    mf_iter_run(&it, base, fn, &v);
+    mf_iter_run(&it, base, fn, (void *)value); /* kernels only read it */
+}
+
+mf_status mf_tensor_fill_(mf_tensor *t, double value)
+{
+    float f = (float)value;
+    switch (t->dtype) {
+    case MF_FLOAT32: fill_with(t, fill_f32, &f); return MF_OK;
+    case MF_FLOAT64: fill_with(t, fill_f64, &value); return MF_OK;
+    default:
+        if (!fits_i64(value))
+            return mf_error_set(MF_EINVAL, 2, "%g does not fit in int64", value);
+        return mf_tensor_fill_i64_(t, (int64_t)value);
+    }
+}
+
+mf_status mf_tensor_fill_i64_(mf_tensor *t, int64_t value)
+{
+    if (t->dtype != MF_INT64) return mf_tensor_fill_(t, (double)value);
+    fill_with(t, fill_i64, &value);
     return MF_OK;
 }
 

@@ -91,6 +91,8 @@ void mf_store(mf_dtype dt, void *data, int64_t i, double v);
  * error (never a silent garbage integer). */
 mf_status mf_tensor_copy_(mf_tensor *dst, const mf_tensor *src);
 mf_status mf_tensor_fill_(mf_tensor *t, double value);
+/* Exact for every int64 value (a double cannot hold all of them). */
+mf_status mf_tensor_fill_i64_(mf_tensor *t, int64_t value);
 
 /* ---------------------------------------------------------------- ops
  * Thin wrappers over the op table (mf_op.h); each result is a new reference.

@@ -206,12 +206,7 @@ static int l_full(lua_State *L)
     mf_tensor **slot = lmf_newtensor(L);
     lmf_check(L, mf_tensor_new(slot, dt, nd, shape));
     lmf_account(L);
-    if (dt == MF_INT64) {
-        int64_t *d = (*slot)->base, n = mf_tensor_numel(*slot);
-        for (int64_t k = 0; k < n; k++) d[k] = i;
-    } else {
-        lmf_check(L, mf_tensor_fill_(*slot, f));
-    }
+    lmf_check(L, dt == MF_INT64 ? mf_tensor_fill_i64_(*slot, i) : mf_tensor_fill_(*slot, f));
     return 1;
 }
 
@@ -665,15 +660,7 @@ static int l_fill_(lua_State *L)
     double f;
     int64_t i;
     check_value(L, 2, t->dtype, &f, &i);
-    if (t->dtype == MF_INT64) {
-        /* through a 0-D tensor so that large integers stay exact */
-        mf_tensor v = {0};
-        v.base = &i;
-        v.dtype = MF_INT64;
-        lmf_check(L, mf_tensor_copy_(t, &v));
-    } else {
-        lmf_check(L, mf_tensor_fill_(t, f));
-    }
+    lmf_check(L, t->dtype == MF_INT64 ? mf_tensor_fill_i64_(t, i) : mf_tensor_fill_(t, f));
     lua_settop(L, 1);
     return 1;
 }
@@ -726,7 +713,8 @@ static int m_newindex(lua_State *L)
         double f;
         int64_t iv;
         check_value(L, 3, t->dtype, &f, &iv);
-        lmf_check(L, mf_tensor_fill_(*slice, f));
+        lmf_check(L, t->dtype == MF_INT64 ? mf_tensor_fill_i64_(*slice, iv)
+                                          : mf_tensor_fill_(*slice, f));
     }
     return 0;
 }
