@@ -38,30 +38,10 @@ local SHOW_LINES = 30
 
 ---------------------------------------------------------------- helpers
 
-local function quote(s)
-    return "'" .. s:gsub("'", "'\\''") .. "'"
-end
-
-local function read_file(path)
-    local f = io.open(path, "rb")
-    if not f then return nil end
-    local s = f:read("a")
-    f:close()
-    return s
-end
-
-local function write_file(path, s)
-    local f = assert(io.open(path, "wb"))
-    f:write(s)
-    f:close()
-end
-
-local function capture(cmd)
-    local p = assert(io.popen(cmd, "r"))
-    local s = p:read("a")
-    p:close()
-    return (s:gsub("\n$", ""))
-end
+package.path = arg[0]:gsub("[^/]*$", "") .. "?.lua;" .. package.path
+local support = require "support"
+local quote, read_file, write_file, capture =
+    support.quote, support.read_file, support.write_file, support.capture
 
 local function split_lines(s)
     local t = {}

@@ -6,26 +6,13 @@
 -- The executable under test is $MOONFORGE_EXE, else the one running this file.
 
 local lu = require "luaunit"
+package.path = arg[0]:gsub("[^/]*$", "") .. "?.lua;" .. package.path
+local support = require "support"
+local quote, write_file = support.quote, support.write_file
+local function read_file(path) return assert(support.read_file(path)) end
 
 local EXE = os.getenv("MOONFORGE_EXE") or arg[-1]
 local VERSION = require("moonforge.core").version
-
-local function quote(s)
-    return "'" .. s:gsub("'", "'\\''") .. "'"
-end
-
-local function read_file(path)
-    local f = assert(io.open(path, "rb"))
-    local s = f:read("a")
-    f:close()
-    return s
-end
-
-local function write_file(path, s)
-    local f = assert(io.open(path, "wb"))
-    f:write(s)
-    f:close()
-end
 
 local temps = {}
 

@@ -8,9 +8,8 @@ local EXE = os.getenv("MOONFORGE_EXE")
 local BUILD = EXE:match("^(.*)/[^/]*$") or "."
 local ROOT = ((arg and arg[0] or "tests/test_runner.lua"):match("^(.*)/[^/]*$") or ".") .. "/.."
 
-local function quote(s)
-    return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+package.path = arg[0]:gsub("[^/]*$", "") .. "?.lua;" .. package.path
+local quote = require("support").quote
 
 -- Runs a moonforge script in the repo root; returns its output (stdout and
 -- stderr) as a list of lines and its exit status.

@@ -429,27 +429,24 @@ static int l_totable(lua_State *L)
 }
 
 /* ------------------------------------------------------------------ views and copies */
-static int l_view(lua_State *L)
+/* view, reshape and expand: t and sizes (as arguments or one table; -1 allowed) */
+typedef mf_status (*shape_fn)(mf_tensor **, mf_tensor *, int, const int64_t *);
+
+static int with_shape(lua_State *L, shape_fn fn)
 {
     mf_tensor *t = lmf_checktensor(L, 1);
     int64_t shape[MF_MAX_DIMS];
     int next;
     int nd = lmf_checkshape(L, 2, shape, &next, 1);
     no_more_args(L, next);
-    NEW_TENSOR(L, mf_tensor_view_as(out, t, nd, shape));
+    NEW_TENSOR(L, fn(out, t, nd, shape));
     return 1;
 }
 
-static int l_reshape(lua_State *L)
-{
-    mf_tensor *t = lmf_checktensor(L, 1);
-    int64_t shape[MF_MAX_DIMS];
-    int next;
-    int nd = lmf_checkshape(L, 2, shape, &next, 1);
-    no_more_args(L, next);
-    NEW_TENSOR(L, mf_tensor_reshape(out, t, nd, shape));
-    return 1;
-}
+static int l_view(lua_State *L) { return with_shape(L, mf_tensor_view_as); }
+static int l_reshape(lua_State *L) { return with_shape(L, mf_tensor_reshape); }
+/* t:expand(sizes... | {sizes}) — -1 keeps a size */
+static int l_expand(lua_State *L) { return with_shape(L, mf_tensor_expand); }
 
 static int l_transpose(lua_State *L)
 {
@@ -536,18 +533,6 @@ static int l_squeeze(lua_State *L)
     mf_tensor *t = lmf_checktensor(L, 1);
     int64_t d = lua_isnoneornil(L, 2) ? MF_ALL_DIMS : lmf_checkdim(L, 2, t->ndim, 0);
     NEW_TENSOR(L, mf_tensor_squeeze(out, t, d));
-    return 1;
-}
-
-/* t:expand(sizes... | {sizes}) — -1 keeps a size */
-static int l_expand(lua_State *L)
-{
-    mf_tensor *t = lmf_checktensor(L, 1);
-    int64_t shape[MF_MAX_DIMS];
-    int next;
-    int nd = lmf_checkshape(L, 2, shape, &next, 1);
-    no_more_args(L, next);
-    NEW_TENSOR(L, mf_tensor_expand(out, t, nd, shape));
     return 1;
 }
 
