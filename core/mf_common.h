@@ -48,6 +48,7 @@ typedef enum mf_dtype {
     MF_FLOAT32 = 0,
     MF_FLOAT64,
     MF_INT64,
+    MF_BOOL, /* one byte, 0 or 1: the dtype of masks (comparisons) */
     MF_DTYPE_COUNT
 } mf_dtype;
 
@@ -58,6 +59,13 @@ const char *mf_dtype_name(mf_dtype dt);
 mf_dtype mf_dtype_from_name(const char *name);
 size_t mf_dtype_size(mf_dtype dt);
 int mf_dtype_is_float(mf_dtype dt);
+/*
+ * Type promotion of a binary op: the higher of the two in
+ * bool < int64 < float32 < float64. So int64 with float32 gives float32,
+ * float32 with float64 gives float64 and a mask (bool) with anything gives
+ * the other dtype.
+ */
+mf_dtype mf_dtype_promote(mf_dtype a, mf_dtype b);
 
 /* ------------------------------------------------------------------ limits */
 #define MF_MAX_DIMS 8

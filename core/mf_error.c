@@ -34,10 +34,12 @@ static const struct {
     const char *name;
     size_t size;
     int is_float;
+    int rank; /* promotion order */
 } mf_dtype_info[MF_DTYPE_COUNT] = {
-    [MF_FLOAT32] = {"float32", sizeof(float), 1},
-    [MF_FLOAT64] = {"float64", sizeof(double), 1},
-    [MF_INT64] = {"int64", sizeof(int64_t), 0},
+    [MF_FLOAT32] = {"float32", sizeof(float), 1, 2},
+    [MF_FLOAT64] = {"float64", sizeof(double), 1, 3},
+    [MF_INT64] = {"int64", sizeof(int64_t), 0, 1},
+    [MF_BOOL] = {"bool", sizeof(uint8_t), 0, 0},
 };
 
 const char *mf_dtype_name(mf_dtype dt)
@@ -54,6 +56,11 @@ mf_dtype mf_dtype_from_name(const char *name)
 
 size_t mf_dtype_size(mf_dtype dt) { return mf_dtype_info[dt].size; }
 int mf_dtype_is_float(mf_dtype dt) { return mf_dtype_info[dt].is_float; }
+
+mf_dtype mf_dtype_promote(mf_dtype a, mf_dtype b)
+{
+    return mf_dtype_info[a].rank >= mf_dtype_info[b].rank ? a : b;
+}
 
 /* ------------------------------------------------------------------ memory */
 /*

@@ -82,6 +82,7 @@ static double elem(const mf_tensor *t, const int64_t *idx, int depth)
 
 static int fmt_one(char *buf, size_t cap, numfmt f, const mf_tensor *t, double v, int64_t iv)
 {
+    if (t->dtype == MF_BOOL) return snprintf(buf, cap, v != 0 ? "true" : "false");
     if (t->dtype == MF_INT64) return snprintf(buf, cap, "%lld", (long long)iv);
     if (isnan(v)) return snprintf(buf, cap, "nan");
     if (isinf(v)) return snprintf(buf, cap, v > 0 ? "inf" : "-inf");
@@ -198,7 +199,7 @@ mf_status mf_tensor_format(const mf_tensor *t, char **out, size_t *len)
     char shape[MF_SHAPE_STRLEN];
     *out = NULL;
     p.summarize = numel > MF_FORMAT_THRESHOLD;
-    if (t->dtype == MF_INT64) {
+    if (!mf_dtype_is_float(t->dtype)) {
         p.fmt = FMT_INT;
     } else {
         stats s = {1, 0, 0, 0};

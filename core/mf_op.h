@@ -1,12 +1,13 @@
 /*
  * mf_op.h — the op table. One record per primitive op: its name, arity,
  * flags, shape rule (`infer`), forward kernel and backward rule. Everything
- * that computes a tensor from tensors goes through mf_op_run, the one place
- * where autograd will record the graph.
+ * that computes tensors from tensors goes through mf_op_run (new outputs) or
+ * mf_op_run_into (given outputs: out=, in-place), the one place where
+ * autograd will record the graph.
  *
  * Derived ops are compositions and have no record of their own: transpose is
  * a permute, select is narrow + view, squeeze/unsqueeze are views, reshape is
- * a view or clone + view.
+ * a view or clone + view, sub is add with alpha -1, mean is sum / n, ...
  *
  * Error arguments: an op's infer rule names arguments by their position in
  * the operation as a user writes it, tensor first (`t:narrow(dim, start, len)`
@@ -17,7 +18,9 @@
 
 #include "mf_tensor.h"
 
+/* Sections are kept in this order; each adds its ids before the next marker. */
 typedef enum mf_op_id {
+    /* -- copies and views (mf_op_shape.c) */
     MF_OP_CLONE,        /* contiguous copy                       */
     MF_OP_CAST,         /* copy to params.dtype                  */
     MF_OP_VIEW,         /* new shape over the same elements      */
@@ -25,6 +28,10 @@ typedef enum mf_op_id {
     MF_OP_NARROW,       /* sub-range [start, start+len) of a dim */
     MF_OP_EXPAND,       /* broadcast size-1 dims (stride 0)      */
     MF_OP_INDEX_SELECT, /* gather slices along a dim             */
+    /* -- elementwise (mf_op_elem.c) */
+    /* -- reductions (mf_op_reduce.c) */
+    /* -- linear algebra (mf_op_linalg.c) */
+    /* -- selection and reordering (mf_op_select.c) */
     MF_OP_COUNT
 } mf_op_id;
 
@@ -34,32 +41,41 @@ enum {
 };
 
 #define MF_OP_MAX_IN 4
+#define MF_OP_MAX_OUT 3
+#define MF_OP_VARIADIC (-1) /* n_in of ops taking any number of inputs (cat) */
 
+/* Non-tensor arguments. Each op documents which fields it reads. */
 typedef struct mf_op_params {
     int n_ints;
     int64_t ints[MF_MAX_DIMS];
-    double scalars[2];
+    double scalars[4];
     mf_dtype dtype;
 } mf_op_params;
 
-/* Output layout of the op on these inputs (dtype and shape; for views also
+typedef struct mf_op_args {
+    int n_in;
+    mf_tensor *const *in;
+    const mf_op_params *p;
+} mf_op_args;
+
+/* Output layouts of the op on these inputs (dtype and shape; for views also
  * strides and offset relative to input 0's storage), or an error naming the
  * argument. Never allocates. */
-typedef mf_status (*mf_op_infer_fn)(mf_tensor *const *in, const mf_op_params *p,
-                                    mf_layout *out);
-/* Fills `out`, a fresh contiguous tensor of the inferred layout. */
-typedef mf_status (*mf_op_forward_fn)(mf_tensor *const *in, const mf_op_params *p,
-                                      mf_tensor *out);
-/* Gradients of the inputs from the gradient of the output (filled in by the
+typedef mf_status (*mf_op_infer_fn)(const mf_op_args *a, mf_layout *out);
+/* Fills the outputs, tensors of the inferred dtypes and shapes (fresh and
+ * contiguous from mf_op_run; any strides from mf_op_run_into, possibly one of
+ * the inputs for in-place forms). */
+typedef mf_status (*mf_op_forward_fn)(const mf_op_args *a, mf_tensor *const *out);
+/* Gradients of the inputs from the gradients of the outputs (filled in by the
  * autograd issue; NULL where the op is not differentiable yet). grad_in[i] is
  * left NULL for inputs that take no gradient. */
-typedef mf_status (*mf_op_backward_fn)(mf_tensor *const *in, const mf_op_params *p,
-                                       const mf_tensor *out, mf_tensor *grad_out,
-                                       mf_tensor **grad_in);
+typedef mf_status (*mf_op_backward_fn)(const mf_op_args *a, mf_tensor *const *out,
+                                       mf_tensor *const *grad_out, mf_tensor **grad_in);
 
 typedef struct mf_op {
     const char *name;
-    int n_in;
+    int n_in;  /* or MF_OP_VARIADIC */
+    int n_out; /* 1 .. MF_OP_MAX_OUT */
     unsigned flags;
     mf_op_infer_fn infer;
     mf_op_forward_fn forward; /* NULL for views */
@@ -68,7 +84,15 @@ typedef struct mf_op {
 
 const mf_op *mf_op_get(mf_op_id id);
 int mf_op_count(void);
-/* Runs op `id` on n_in inputs: infer, then a view or a new tensor + forward. */
-mf_status mf_op_run(mf_op_id id, mf_tensor *const *in, const mf_op_params *p, mf_tensor **out);
+/* Runs op `id` on n_in inputs: infer, then views or new tensors + forward.
+ * out has room for the op's n_out results (new references). */
+mf_status mf_op_run(mf_op_id id, int n_in, mf_tensor *const *in, const mf_op_params *p,
+                    mf_tensor **out);
+/* Runs op `id` into existing outputs, whose dtypes and shapes must be the
+ * inferred ones (error naming argument `out_arg` otherwise). Not for views. */
+mf_status mf_op_run_into(mf_op_id id, int n_in, mf_tensor *const *in, const mf_op_params *p,
+                         mf_tensor *const *out, int out_arg);
+/* Shorthand: one input, one new output. */
+mf_status mf_op_run1(mf_op_id id, mf_tensor *in, const mf_op_params *p, mf_tensor **out);
 
 #endif

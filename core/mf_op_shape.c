@@ -23,31 +23,30 @@ static mf_status bad_dim(int arg, int64_t dim, int ndim)
 }
 
 /* ---------------------------------------------------------------- clone, cast */
-static mf_status infer_copy(mf_tensor *const *in, const mf_op_params *p, mf_layout *l)
+static mf_status infer_copy(const mf_op_args *a, mf_layout *l)
 {
-    (void)p;
-    layout_of(in[0], l);
+    layout_of(a->in[0], l);
     l->offset = 0;
     return MF_OK;
 }
 
-static mf_status infer_cast(mf_tensor *const *in, const mf_op_params *p, mf_layout *l)
+static mf_status infer_cast(const mf_op_args *a, mf_layout *l)
 {
+    const mf_op_params *p = a->p;
     if ((unsigned)p->dtype >= MF_DTYPE_COUNT) return mf_error_set(MF_EINVAL, 2, "bad dtype");
-    layout_of(in[0], l);
+    layout_of(a->in[0], l);
     l->offset = 0;
     l->dtype = p->dtype;
     return MF_OK;
 }
 
-static mf_status forward_copy(mf_tensor *const *in, const mf_op_params *p, mf_tensor *out)
+static mf_status forward_copy(const mf_op_args *a, mf_tensor *const *out)
 {
-    (void)p;
-    return mf_tensor_copy_(out, in[0]);
+    return mf_tensor_copy_(out[0], a->in[0]);
 }
 
-const mf_op mf_oprec_clone = {"clone", 1, MF_OPF_DIFF, infer_copy, forward_copy, NULL};
-const mf_op mf_oprec_cast = {"cast", 1, MF_OPF_DIFF, infer_cast, forward_copy, NULL};
+const mf_op mf_oprec_clone = {"clone", 1, 1, MF_OPF_DIFF, infer_copy, forward_copy, NULL};
+const mf_op mf_oprec_cast = {"cast", 1, 1, MF_OPF_DIFF, infer_cast, forward_copy, NULL};
 
 /* ---------------------------------------------------------------- view */
 /* Strides for viewing (old shape, strides) as new shape without copying, or
@@ -125,8 +124,10 @@ static mf_status resolve_shape(const mf_tensor *t, int n, const int64_t *req, in
     return MF_OK;
 }
 
-static mf_status infer_view(mf_tensor *const *in, const mf_op_params *p, mf_layout *l)
+static mf_status infer_view(const mf_op_args *args, mf_layout *l)
 {
+    mf_tensor *const *in = args->in;
+    const mf_op_params *p = args->p;
     const mf_tensor *t = in[0];
     mf_status st = resolve_shape(t, p->n_ints, p->ints, l->shape, 2);
     if (st) return st;
@@ -144,11 +145,13 @@ static mf_status infer_view(mf_tensor *const *in, const mf_op_params *p, mf_layo
     return MF_OK;
 }
 
-const mf_op mf_oprec_view = {"view", 1, MF_OPF_VIEW | MF_OPF_DIFF, infer_view, NULL, NULL};
+const mf_op mf_oprec_view = {"view", 1, 1, MF_OPF_VIEW | MF_OPF_DIFF, infer_view, NULL, NULL};
 
 /* ---------------------------------------------------------------- permute */
-static mf_status infer_permute(mf_tensor *const *in, const mf_op_params *p, mf_layout *l)
+static mf_status infer_permute(const mf_op_args *args, mf_layout *l)
 {
+    mf_tensor *const *in = args->in;
+    const mf_op_params *p = args->p;
     const mf_tensor *t = in[0];
     int seen[MF_MAX_DIMS] = {0};
     if (p->n_ints != t->ndim)
@@ -165,12 +168,14 @@ static mf_status infer_permute(mf_tensor *const *in, const mf_op_params *p, mf_l
     return MF_OK;
 }
 
-const mf_op mf_oprec_permute = {"permute", 1, MF_OPF_VIEW | MF_OPF_DIFF, infer_permute, NULL,
+const mf_op mf_oprec_permute = {"permute", 1, 1, MF_OPF_VIEW | MF_OPF_DIFF, infer_permute, NULL,
                                 NULL};
 
 /* ---------------------------------------------------------------- narrow */
-static mf_status infer_narrow(mf_tensor *const *in, const mf_op_params *p, mf_layout *l)
+static mf_status infer_narrow(const mf_op_args *args, mf_layout *l)
 {
+    mf_tensor *const *in = args->in;
+    const mf_op_params *p = args->p;
     const mf_tensor *t = in[0];
     int d = mf_dim_wrap(p->ints[0], t->ndim, 0);
     int64_t start = p->ints[1], len = p->ints[2];
@@ -188,11 +193,13 @@ static mf_status infer_narrow(mf_tensor *const *in, const mf_op_params *p, mf_la
     return MF_OK;
 }
 
-const mf_op mf_oprec_narrow = {"narrow", 1, MF_OPF_VIEW | MF_OPF_DIFF, infer_narrow, NULL, NULL};
+const mf_op mf_oprec_narrow = {"narrow", 1, 1, MF_OPF_VIEW | MF_OPF_DIFF, infer_narrow, NULL, NULL};
 
 /* ---------------------------------------------------------------- expand */
-static mf_status infer_expand(mf_tensor *const *in, const mf_op_params *p, mf_layout *l)
+static mf_status infer_expand(const mf_op_args *args, mf_layout *l)
 {
+    mf_tensor *const *in = args->in;
+    const mf_op_params *p = args->p;
     const mf_tensor *t = in[0];
     int n = p->n_ints, lead = n - t->ndim;
     char a[MF_SHAPE_STRLEN], b[MF_SHAPE_STRLEN];
@@ -229,11 +236,13 @@ static mf_status infer_expand(mf_tensor *const *in, const mf_op_params *p, mf_la
     return MF_OK;
 }
 
-const mf_op mf_oprec_expand = {"expand", 1, MF_OPF_VIEW | MF_OPF_DIFF, infer_expand, NULL, NULL};
+const mf_op mf_oprec_expand = {"expand", 1, 1, MF_OPF_VIEW | MF_OPF_DIFF, infer_expand, NULL, NULL};
 
 /* ---------------------------------------------------------------- index_select */
-static mf_status infer_index_select(mf_tensor *const *in, const mf_op_params *p, mf_layout *l)
+static mf_status infer_index_select(const mf_op_args *args, mf_layout *l)
 {
+    mf_tensor *const *in = args->in;
+    const mf_op_params *p = args->p;
     const mf_tensor *t = in[0], *idx = in[1];
     int d = mf_dim_wrap(p->ints[0], t->ndim, 0);
     if (d < 0) return bad_dim(2, p->ints[0], t->ndim);
@@ -248,9 +257,10 @@ static mf_status infer_index_select(mf_tensor *const *in, const mf_op_params *p,
     return MF_OK;
 }
 
-static mf_status forward_index_select(mf_tensor *const *in, const mf_op_params *p,
-                                      mf_tensor *out)
+static mf_status forward_index_select(const mf_op_args *a, mf_tensor *const *outs)
 {
+    mf_tensor *const *in = a->in, *out = outs[0];
+    const mf_op_params *p = a->p;
     const mf_tensor *t = in[0], *idx = in[1];
     int d = mf_dim_wrap(p->ints[0], t->ndim, 0);
     /* stack headers over one slice of the input and of the output */
@@ -270,13 +280,13 @@ static mf_status forward_index_select(mf_tensor *const *in, const mf_op_params *
     return MF_OK;
 }
 
-const mf_op mf_oprec_index_select = {"index_select", 2, MF_OPF_DIFF, infer_index_select,
+const mf_op mf_oprec_index_select = {"index_select", 2, 1, MF_OPF_DIFF, infer_index_select,
                                      forward_index_select, NULL};
 
 /* ---------------------------------------------------------------- wrappers */
 static mf_status run1(mf_op_id id, mf_tensor **out, mf_tensor *t, const mf_op_params *p)
 {
-    return mf_op_run(id, &t, p, out);
+    return mf_op_run1(id, t, p, out);
 }
 
 static mf_op_params ints_params(int n, const int64_t *v)
@@ -430,5 +440,5 @@ mf_status mf_tensor_index(mf_tensor **out, mf_tensor *t, int64_t dim, mf_tensor 
     mf_op_params p = {0};
     p.n_ints = 1;
     p.ints[0] = dim;
-    return mf_op_run(MF_OP_INDEX_SELECT, in, &p, out);
+    return mf_op_run(MF_OP_INDEX_SELECT, 2, in, &p, out);
 }

@@ -1,6 +1,7 @@
 /* mf_tensor.c — storage, tensor headers, element access, copy and fill. */
 #include "mf_tensor.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -136,6 +137,7 @@ static int layout_in_bounds(const mf_layout *l, size_t storage_bytes)
 mf_status mf_tensor_view(mf_tensor **out, const mf_tensor *base, const mf_layout *l)
 {
     *out = NULL;
+    if (!base->storage) return mf_error_set(MF_EINVAL, 1, "cannot view a borrowed scalar");
     if (l->dtype != base->dtype || l->ndim < 0 || l->ndim > MF_MAX_DIMS ||
         !layout_in_bounds(l, base->storage->nbytes))
         return mf_error_set(MF_EINVAL, 1, "view outside of its storage");
@@ -155,12 +157,20 @@ mf_status mf_tensor_view(mf_tensor **out, const mf_tensor *base, const mf_layout
 
 void mf_tensor_retain(mf_tensor *t)
 {
-    if (t) t->refs++;
+    if (t && t->storage) t->refs++;
+}
+
+void mf_tensor_borrow_scalar(mf_tensor *hdr, mf_dtype dt, void *value)
+{
+    memset(hdr, 0, sizeof *hdr);
+    hdr->base = value;
+    hdr->dtype = dt;
+    hdr->refs = 1;
 }
 
 void mf_tensor_release(mf_tensor *t)
 {
-    if (!t || --t->refs > 0) return;
+    if (!t || !t->storage || --t->refs > 0) return; /* borrowed: nothing to free */
     mf_storage *s = t->storage;
     if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
         mf_free(s->data);
@@ -207,6 +217,7 @@ double mf_load(mf_dtype dt, const void *data, int64_t i)
     case MF_FLOAT32: return ((const float *)data)[i];
     case MF_FLOAT64: return ((const double *)data)[i];
     case MF_INT64: return (double)((const int64_t *)data)[i];
+    case MF_BOOL: return ((const uint8_t *)data)[i];
     default: return NAN;
     }
 }
@@ -217,6 +228,7 @@ void mf_store(mf_dtype dt, void *data, int64_t i, double v)
     case MF_FLOAT32: ((float *)data)[i] = (float)v; break;
     case MF_FLOAT64: ((double *)data)[i] = v; break;
     case MF_INT64: ((int64_t *)data)[i] = (int64_t)v; break;
+    case MF_BOOL: ((uint8_t *)data)[i] = v != 0; break;
     default: break;
     }
 }
@@ -317,21 +329,42 @@ typedef struct {
         return 0;                                                                   \
     }
 
+/* to bool: nonzero (NaN included) is true */
+#define COPY_TO_BOOL(NAME, TS)                                                     \
+    static int NAME(int64_t n, char **p, const int64_t *s, void *ctx)              \
+    {                                                                               \
+        (void)ctx;                                                                  \
+        char *d = p[0], *x = p[1];                                                  \
+        for (int64_t i = 0; i < n; i++, d += s[0], x += s[1])                       \
+            *(uint8_t *)d = *(const TS *)(const void *)x != 0;                      \
+        return 0;                                                                   \
+    }
+
 COPY_PLAIN(copy_f32_f32, float, float)
 COPY_PLAIN(copy_f32_f64, float, double)
 COPY_PLAIN(copy_f32_i64, float, int64_t)
+COPY_PLAIN(copy_f32_b, float, uint8_t)
 COPY_PLAIN(copy_f64_f32, double, float)
 COPY_PLAIN(copy_f64_f64, double, double)
 COPY_PLAIN(copy_f64_i64, double, int64_t)
+COPY_PLAIN(copy_f64_b, double, uint8_t)
 COPY_PLAIN(copy_i64_i64, int64_t, int64_t)
+COPY_PLAIN(copy_i64_b, int64_t, uint8_t)
 COPY_TO_INT(copy_i64_f32, float)
 COPY_TO_INT(copy_i64_f64, double)
+COPY_PLAIN(copy_b_b, uint8_t, uint8_t)
+COPY_TO_BOOL(copy_b_f32, float)
+COPY_TO_BOOL(copy_b_f64, double)
+COPY_TO_BOOL(copy_b_i64, int64_t)
 
 static const mf_iter_fn copy_kernels[MF_DTYPE_COUNT][MF_DTYPE_COUNT] = {
-    [MF_FLOAT32] = {[MF_FLOAT32] = copy_f32_f32, [MF_FLOAT64] = copy_f32_f64, [MF_INT64] = copy_f32_i64},
-    [MF_FLOAT64] = {[MF_FLOAT32] = copy_f64_f32, [MF_FLOAT64] = copy_f64_f64, [MF_INT64] = copy_f64_i64},
-    [MF_INT64] = {[MF_FLOAT32] = copy_i64_f32, [MF_FLOAT64] = copy_i64_f64, [MF_INT64] = copy_i64_i64},
+    [MF_FLOAT32] = {copy_f32_f32, copy_f32_f64, copy_f32_i64, copy_f32_b},
+    [MF_FLOAT64] = {copy_f64_f32, copy_f64_f64, copy_f64_i64, copy_f64_b},
+    [MF_INT64] = {copy_i64_f32, copy_i64_f64, copy_i64_i64, copy_i64_b},
+    [MF_BOOL] = {copy_b_f32, copy_b_f64, copy_b_i64, copy_b_b},
 };
+static_assert(MF_FLOAT32 == 0 && MF_FLOAT64 == 1 && MF_INT64 == 2 && MF_BOOL == 3,
+              "copy_kernels rows are in dtype order");
 
 mf_status mf_tensor_copy_(mf_tensor *dst, const mf_tensor *src)
 {
@@ -347,7 +380,7 @@ mf_status mf_tensor_copy_(mf_tensor *dst, const mf_tensor *src)
      * go through a temporary copy of the source. */
     if (dst->storage == src->storage && src != dst) {
         mf_tensor *tmp;
-        mf_status st = mf_op_run(MF_OP_CLONE, (mf_tensor *const *)&src, NULL, &tmp);
+        mf_status st = mf_op_run1(MF_OP_CLONE, (mf_tensor *)src, NULL, &tmp);
         if (st) return st;
         st = mf_tensor_copy_(dst, tmp);
         mf_tensor_release(tmp);
@@ -385,6 +418,7 @@ mf_status mf_tensor_copy_(mf_tensor *dst, const mf_tensor *src)
 FILL_KERNEL(fill_f32, float)
 FILL_KERNEL(fill_f64, double)
 FILL_KERNEL(fill_i64, int64_t)
+FILL_KERNEL(fill_bool, uint8_t)
 
 static void fill_with(mf_tensor *t, mf_iter_fn fn, const void *value)
 {
@@ -399,9 +433,11 @@ static void fill_with(mf_tensor *t, mf_iter_fn fn, const void *value)
 mf_status mf_tensor_fill_(mf_tensor *t, double value)
 {
     float f = (float)value;
+    uint8_t b = value != 0;
     switch (t->dtype) {
     case MF_FLOAT32: fill_with(t, fill_f32, &f); return MF_OK;
     case MF_FLOAT64: fill_with(t, fill_f64, &value); return MF_OK;
+    case MF_BOOL: fill_with(t, fill_bool, &b); return MF_OK;
     default:
         if (!fits_i64(value))
             return mf_error_set(MF_EINVAL, 2, "%g does not fit in int64", value);
@@ -457,4 +493,65 @@ mf_status mf_tensor_eye(mf_tensor **out, mf_dtype dt, int64_t n, int64_t m)
     if (st) return st;
     for (int64_t i = 0; i < n && i < m; i++) mf_store(dt, (*out)->base, i * m + i, 1.0);
     return MF_OK;
+}
+
+/* ---------------------------------------------------------------- 1-based indices */
+typedef struct {
+    int64_t size;
+    int64_t bad;
+    int failed;
+} index_ctx;
+
+static int index_from_1(int64_t n, char **p, const int64_t *s, void *vctx)
+{
+    index_ctx *c = vctx;
+    char *d = p[0];
+    for (int64_t i = 0; i < n; i++, d += s[0]) {
+        int64_t v = *(int64_t *)(void *)d;
+        if (v == 0 || v > c->size || v < -c->size) {
+            c->bad = v;
+            c->failed = 1;
+            return 1;
+        }
+        *(int64_t *)(void *)d = v > 0 ? v - 1 : v + c->size;
+    }
+    return 0;
+}
+
+static int index_to_1(int64_t n, char **p, const int64_t *s, void *vctx)
+{
+    (void)vctx;
+    char *d = p[0];
+    for (int64_t i = 0; i < n; i++, d += s[0]) *(int64_t *)(void *)d += 1;
+    return 0;
+}
+
+static mf_status index_walk(mf_tensor *idx, mf_iter_fn fn, index_ctx *c, int arg)
+{
+    if (idx->dtype != MF_INT64)
+        return mf_error_set(MF_EINVAL, arg, "indices must be an int64 tensor, got %s",
+                            mf_dtype_name(idx->dtype));
+    const int64_t *strides[1] = {idx->stride};
+    size_t el[1] = {sizeof(int64_t)};
+    mf_iter it;
+    mf_iter_init(&it, 1, idx->ndim, idx->shape, strides, el);
+    char *base[1] = {mf_tensor_data(idx)};
+    mf_iter_run(&it, base, fn, c);
+    return MF_OK;
+}
+
+mf_status mf_index_from_1based_(mf_tensor *idx, int64_t size, int arg)
+{
+    index_ctx c = {size, 0, 0};
+    mf_status st = index_walk(idx, index_from_1, &c, arg);
+    if (st == MF_OK && c.failed)
+        return mf_error_set(MF_ERANGE, arg, "index %lld out of range for size %lld (expected 1..%lld)",
+                            (long long)c.bad, (long long)size, (long long)size);
+    return st;
+}
+
+mf_status mf_index_to_1based_(mf_tensor *idx)
+{
+    index_ctx c = {0, 0, 0};
+    return index_walk(idx, index_to_1, &c, 1);
 }

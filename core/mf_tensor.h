@@ -85,6 +85,17 @@ mf_status mf_tensor_set_i64(mf_tensor *t, const int64_t *idx, int64_t v);
 double mf_load(mf_dtype dt, const void *data, int64_t i);
 void mf_store(mf_dtype dt, void *data, int64_t i, double v);
 
+/* A 0-D tensor header over a caller's value (no storage: "borrowed"), to
+ * pass a number where an op takes a tensor without allocating. Ops never
+ * keep a reference to a borrowed tensor; mf_tensor_release ignores it. */
+void mf_tensor_borrow_scalar(mf_tensor *hdr, mf_dtype dt, void *value);
+
+/* 1-based positions of the Lua API, converted in place in an int64 tensor:
+ * from: entries in 1..size or -size..-1 become 0..size-1 (else MF_ERANGE
+ * naming argument `arg`); to: every entry + 1. */
+mf_status mf_index_from_1based_(mf_tensor *idx, int64_t size, int arg);
+mf_status mf_index_to_1based_(mf_tensor *idx);
+
 /* ---------------------------------------------------------------- copying */
 /* dst[...] = src broadcast to dst's shape, converted to dst's dtype.
  * Float to int64 truncates toward zero; NaN or out-of-range values are an

@@ -64,6 +64,20 @@ function TestConstruction:test_dtypes()
     lu.assertEquals(i:dtype(), "int64")
 end
 
+function TestConstruction:test_bool_masks()
+    local m = mf.tensor({true, false, true})
+    lu.assertEquals(m:dtype(), "bool")
+    lu.assertEquals(m:totable(), {true, false, true})
+    lu.assertIs(m[2], false)
+    lu.assertEquals(m:float():totable(), {1, 0, 1})
+    lu.assertEquals(mf.tensor({0, 2, -1}):to("bool"):totable(), {false, true, true})
+    lu.assertEquals(mf.tensor({1, true}):totable(), {1, 1}) -- mixed: booleans count 1/0
+    lu.assertEquals(mf.zeros(2, "bool"):fill_(true):totable(), {true, true})
+    lu.assertEquals(tostring(m), "tensor([ true, false,  true], shape=[3], dtype=bool)")
+    m[2] = true
+    lu.assertIs(m[2], true)
+end
+
 function TestConstruction:test_scalar_and_empty()
     local s = mf.tensor(2.5)
     lu.assertEquals(s:dim(), 0)
@@ -118,7 +132,7 @@ function TestConstruction:test_bad_input()
                  "bad argument #1 to", "ragged", "expected 2 elements at [2], got 1")
     assert_error(function() mf.tensor({{1, 2}, 3}) end, "ragged", "at [2]")
     assert_error(function() mf.tensor({1, "x"}) end, "expected a number at [2], got string")
-    assert_error(function() mf.tensor({1, true}) end, "got boolean")
+    assert_error(function() mf.tensor({1, print}) end, "expected a number at [2], got function")
     assert_error(function() mf.tensor("abc") end, "number or table expected, got string")
     assert_error(function() mf.tensor({2, 1.5}, "int64") end, "1.5 at [2] is not an integer")
     assert_error(function() mf.tensor({1}, "float16") end, "unknown dtype 'float16'")
@@ -263,7 +277,7 @@ function TestViews:test_index()
     lu.assertEquals(t:index(1, {}):shape(), {0, 4})
     assert_error(function() t:index(1, {4}) end, "index 4 out of range for size 3")
     assert_error(function() t:index(1, {0}) end, "index 0 out of range")
-    assert_error(function() t:index(1, mf.tensor({1})) end, "index must be an int64 tensor, got float32")
+    assert_error(function() t:index(1, mf.tensor({1})) end, "indices must be an int64 tensor, got float32")
     assert_error(function() t:index(1, {1.5}) end, "expected an integer")
     assert_error(function() t:index(1, "x") end, "int64 tensor or table of integers expected")
 end

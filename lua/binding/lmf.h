@@ -32,12 +32,33 @@ void lmf_account(lua_State *L);
 mf_tensor *lmf_checktensor(lua_State *L, int arg);
 mf_tensor *lmf_totensor(lua_State *L, int arg); /* NULL if not a live tensor */
 
+/* Pushes the result of a core call that fills a new tensor: the call sees
+ * `out`, the slot of a fresh tensor userdata left on the stack. */
+#define NEW_TENSOR(L, call_with_out)                                            \
+    do {                                                                        \
+        mf_tensor **out = lmf_newtensor(L);                                     \
+        lmf_check(L, call_with_out);                                            \
+        lmf_account(L);                                                         \
+    } while (0)
+
+/* Element at storage offset o of t as a Lua value: integer (int64), boolean
+ * (bool) or float. */
+void lmf_pushelem(lua_State *L, const mf_tensor *t, int64_t o);
+/* The Lua value at `arg` as an element of dtype dt, in *f (and exactly in *i
+ * for int64). Numbers and booleans (1/0) are accepted; int64 takes integral
+ * values only: 2.5 is an error, never silently truncated. */
+void lmf_checkscalar(lua_State *L, int arg, mf_dtype dt, double *f, int64_t *i);
+
 /* ------------------------------------------------------------------ arguments */
 /* 1-based (or negative) Lua dim → 0-based; `extra` admits ndim+1 (unsqueeze). */
 int lmf_checkdim(lua_State *L, int arg, int ndim, int extra);
 /* 1-based (or negative) Lua index into a dim of `size` → 0-based. */
 int64_t lmf_checkindex(lua_State *L, int arg, int64_t size);
 int64_t lmf_checkint(lua_State *L, int arg); /* an integral number */
+/* 1-based positions at `arg` (an int64 tensor or a Lua array of integers)
+ * for a dim of `size`, as a new 0-based int64 tensor pushed on the stack
+ * (checked: 1..size or -size..-1). */
+mf_tensor **lmf_checkindices(lua_State *L, int arg, int64_t size);
 mf_dtype lmf_checkdtype(lua_State *L, int arg);
 /* Optional trailing dtype: nothing (def), a dtype name, or {dtype=, requires_grad=}. */
 mf_dtype lmf_optdtype(lua_State *L, int arg, mf_dtype def);
@@ -54,9 +75,14 @@ void lmf_checkopts(lua_State *L, int arg, const char *const *keys);
 int lmf_getopt(lua_State *L, int arg, const char *key);
 
 /* ------------------------------------------------------------------ modules */
-void lmf_open_tensor(lua_State *L);  /* adds to the table on top */
-void lmf_open_random(lua_State *L);
-void lmf_open_system(lua_State *L);
+/* Each binding file registers its functions into the module table (stack
+ * index `mod`) and, for those that are also tensor methods, into the methods
+ * table (index `methods`). The tensor metatable exists before any of them
+ * runs but lmf_open_tensor. */
+void lmf_register(lua_State *L, int mod, int methods, const luaL_Reg *funcs);
+void lmf_open_system(lua_State *L, int mod);
+void lmf_open_tensor(lua_State *L, int mod, int methods);
+void lmf_open_random(lua_State *L, int mod);
 
 int luaopen_moonforge_core(lua_State *L);
 

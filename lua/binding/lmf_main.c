@@ -80,19 +80,25 @@ static const luaL_Reg system_funcs[] = {
     {NULL, NULL},
 };
 
-void lmf_open_system(lua_State *L)
+void lmf_open_system(lua_State *L, int mod)
 {
-    luaL_setfuncs(L, system_funcs, 0);
+    lmf_register(L, mod, 0, system_funcs);
     lua_pushliteral(L, MF_VERSION_STRING);
-    lua_setfield(L, -2, "version");
+    lua_setfield(L, mod, "version");
 }
 
 int luaopen_moonforge_core(lua_State *L)
 {
     mf_threads_init();
     lua_newtable(L);
-    lmf_open_system(L);
-    lmf_open_tensor(L);
-    lmf_open_random(L);
+    int mod = lua_gettop(L);
+    lua_newtable(L);
+    int methods = lua_gettop(L);
+    lmf_open_system(L, mod);
+    lmf_open_tensor(L, mod, methods);
+    lmf_open_random(L, mod);
+    lua_pushvalue(L, methods);
+    lua_setfield(L, mod, "Tensor"); /* the methods table, for Lua modules */
+    lua_settop(L, mod);
     return 1;
 }

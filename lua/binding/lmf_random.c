@@ -97,4 +97,4 @@ static const luaL_Reg random_funcs[] = {
     {NULL, NULL},
 };
 
-void lmf_open_random(lua_State *L) { luaL_setfuncs(L, random_funcs, 0); }
+void lmf_open_random(lua_State *L, int mod) { lmf_register(L, mod, 0, random_funcs); }

@@ -18,45 +18,6 @@ static void no_more_args(lua_State *L, int arg)
         luaL_argerror(L, arg, lua_pushfstring(L, "unexpected argument (%s)", luaL_typename(L, arg)));
 }
 
-/* Pushes element `o` (storage offset) of t as a Lua number (integer for int64). */
-static void push_elem(lua_State *L, const mf_tensor *t, int64_t o)
-{
-    if (t->dtype == MF_INT64) lua_pushinteger(L, (lua_Integer)((const int64_t *)t->base)[o]);
-    else lua_pushnumber(L, mf_load(t->dtype, t->base, o));
-}
-
-/* Converts the number at `arg` for storage in a tensor of dtype dt. int64
- * takes integral values only: 2.5 is an error, never silently truncated. */
-static void check_value(lua_State *L, int arg, mf_dtype dt, double *f, int64_t *i)
-{
-    if (dt == MF_INT64) {
-        int isint;
-        lua_Integer v = lua_tointegerx(L, arg, &isint);
-        if (!isint) {
-            if (lua_type(L, arg) == LUA_TNUMBER)
-                luaL_argerror(L, arg, lua_pushfstring(L, "%f is not an integer (int64 tensor)",
-                                                      (LUAI_UACNUMBER)lua_tonumber(L, arg)));
-            luaL_typeerror(L, arg, "number");
-        }
-        *i = (int64_t)v;
-        *f = (double)v;
-    } else {
-        int isnum;
-        *f = (double)lua_tonumberx(L, arg, &isnum);
-        if (!isnum || lua_type(L, arg) != LUA_TNUMBER) luaL_typeerror(L, arg, "number");
-        *i = 0;
-    }
-}
-
-/* Pushes the result of a core call that fills a new tensor. */
-#define NEW_TENSOR(L, call_with_slot)                                           \
-    do {                                                                        \
-        mf_tensor **slot_ = lmf_newtensor(L);                                   \
-        mf_tensor **out = slot_;                                                \
-        lmf_check(L, call_with_slot);                                           \
-        lmf_account(L);                                                         \
-    } while (0)
-
 /* ------------------------------------------------------------------ construction */
 typedef struct {
     int ndim;
@@ -69,10 +30,11 @@ static int is_plain_table(lua_State *L, int idx)
     return lua_type(L, idx) == LUA_TTABLE && !lmf_totensor(L, idx);
 }
 
-/* Shape of nested tables from their first elements. */
-static void nested_shape(lua_State *L, int arg, nested *n)
+/* Shape of nested tables from their first elements; returns the Lua type of
+ * the first element (LUA_TNONE when empty). */
+static int nested_shape(lua_State *L, int arg, nested *n)
 {
-    int top = lua_gettop(L);
+    int top = lua_gettop(L), first = LUA_TNONE;
     n->ndim = 0;
     lua_pushvalue(L, arg);
     while (is_plain_table(L, -1)) {
@@ -82,8 +44,10 @@ static void nested_shape(lua_State *L, int arg, nested *n)
         n->shape[n->ndim++] = len;
         if (len == 0) break;
         lua_geti(L, -1, 1);
+        first = lua_type(L, -1);
     }
     lua_settop(L, top);
+    return first;
 }
 
 static const char *where(lua_State *L, const nested *n, int depth)
@@ -104,7 +68,12 @@ static void nested_fill(lua_State *L, int arg, nested *n, mf_tensor *t, int dept
     /* (luaL_typename before where(): where pushes a string) */
     const char *got = luaL_typename(L, -1);
     if (depth == n->ndim) {
-        if (lua_type(L, -1) != LUA_TNUMBER)
+        int ty = lua_type(L, -1);
+        if (ty == LUA_TBOOLEAN) {
+            mf_store(t->dtype, t->base, (*k)++, lua_toboolean(L, -1));
+            return;
+        }
+        if (ty != LUA_TNUMBER)
             luaL_argerror(L, arg, lua_pushfstring(L, "expected a number at %s, got %s",
                                                   where(L, n, depth), got));
         if (t->dtype != MF_INT64) {
@@ -140,11 +109,13 @@ static void nested_fill(lua_State *L, int arg, nested *n, mf_tensor *t, int dept
     }
 }
 
-/* mf.tensor(data [, dtype | {dtype=}]) — data: number, nested tables, or a tensor (copied). */
+/* mf.tensor(data [, dtype | {dtype=}]) — data: number, boolean, nested
+ * tables of them, or a tensor (copied). Booleans make a bool tensor. */
 static int l_tensor(lua_State *L)
 {
     mf_dtype dt = lmf_optdtype(L, 2, MF_DTYPE_DEFAULT);
     no_more_args(L, 3);
+    int explicit_dtype = !lua_isnoneornil(L, 2);
     mf_tensor *src = lmf_totensor(L, 1);
     if (src) {
         if (lua_isnoneornil(L, 2)) dt = src->dtype;
@@ -152,14 +123,17 @@ static int l_tensor(lua_State *L)
         return 1;
     }
     nested n;
-    switch (lua_type(L, 1)) {
-    case LUA_TNUMBER: n.ndim = 0; break;
-    case LUA_TTABLE: nested_shape(L, 1, &n); break;
+    int first = lua_type(L, 1);
+    switch (first) {
+    case LUA_TNUMBER:
+    case LUA_TBOOLEAN: n.ndim = 0; break;
+    case LUA_TTABLE: first = nested_shape(L, 1, &n); break;
     case LUA_TUSERDATA:
         if (luaL_testudata(L, 1, LMF_TENSOR_MT)) luaL_argerror(L, 1, "tensor has been freed");
         /* fall through */
     default: luaL_typeerror(L, 1, "number or table");
     }
+    if (first == LUA_TBOOLEAN && !explicit_dtype) dt = MF_BOOL;
     mf_tensor **slot = lmf_newtensor(L);
     lmf_check(L, mf_tensor_new(slot, dt, n.ndim, n.shape));
     lmf_account(L);
@@ -201,7 +175,7 @@ static int l_full(lua_State *L)
     double f;
     int64_t i;
     luaL_checknumber(L, 2);
-    check_value(L, 2, dt, &f, &i);
+    lmf_checkscalar(L, 2, dt, &f, &i);
     no_more_args(L, 4);
     mf_tensor **slot = lmf_newtensor(L);
     lmf_check(L, mf_tensor_new(slot, dt, nd, shape));
@@ -368,7 +342,7 @@ static int64_t elem_offset(lua_State *L, const mf_tensor *t, int first, const ch
 static int l_get(lua_State *L)
 {
     mf_tensor *t = lmf_checktensor(L, 1);
-    push_elem(L, t, elem_offset(L, t, 2, "get"));
+    lmf_pushelem(L, t, elem_offset(L, t, 2, "get"));
     return 1;
 }
 
@@ -376,7 +350,7 @@ static void store_value(lua_State *L, mf_tensor *t, int64_t o, int varg)
 {
     double f;
     int64_t i;
-    check_value(L, varg, t->dtype, &f, &i);
+    lmf_checkscalar(L, varg, t->dtype, &f, &i);
     if (t->dtype == MF_INT64) ((int64_t *)t->base)[o] = i;
     else mf_store(t->dtype, t->base, o, f);
 }
@@ -401,14 +375,14 @@ static int l_item(lua_State *L)
         luaL_argerror(L, 1, lua_pushfstring(L, "item() needs exactly one element, got shape %s",
                                             mf_shape_str(s, sizeof s, t->ndim, t->shape)));
     }
-    push_elem(L, t, t->offset);
+    lmf_pushelem(L, t, t->offset);
     return 1;
 }
 
 static void push_nested(lua_State *L, const mf_tensor *t, int d, int64_t o)
 {
     if (d == t->ndim) {
-        push_elem(L, t, o);
+        lmf_pushelem(L, t, o);
         return;
     }
     luaL_checkstack(L, 3, "tensor too deep");
@@ -549,43 +523,7 @@ static int l_index(lua_State *L)
 {
     mf_tensor *t = lmf_checktensor(L, 1);
     int d = lmf_checkdim(L, 2, t->ndim, 0);
-    int64_t size = t->shape[d];
-    mf_tensor *src = lmf_totensor(L, 3);
-    int64_t n;
-    if (src) {
-        if (src->dtype != MF_INT64)
-            luaL_argerror(L, 3, lua_pushfstring(L, "index must be an int64 tensor, got %s",
-                                                mf_dtype_name(src->dtype)));
-        if (src->ndim != 1)
-            luaL_argerror(L, 3, lua_pushfstring(L, "index must be 1-D, got %d-D", src->ndim));
-        n = src->shape[0];
-    } else if (lua_type(L, 3) == LUA_TTABLE) {
-        n = (int64_t)luaL_len(L, 3);
-    } else {
-        return luaL_typeerror(L, 3, "int64 tensor or table of integers");
-    }
-    /* 0-based copy of the positions, owned by a userdata until done */
-    mf_tensor **idx = lmf_newtensor(L);
-    lmf_check(L, mf_tensor_new(idx, MF_INT64, 1, &n));
-    int64_t *ix = (*idx)->base;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t v;
-        if (src) {
-            v = ((const int64_t *)src->base)[src->offset + i * src->stride[0]];
-        } else {
-            int isint;
-            lua_geti(L, 3, (lua_Integer)i + 1);
-            v = (int64_t)lua_tointegerx(L, -1, &isint);
-            if (!isint)
-                luaL_argerror(L, 3, lua_pushfstring(L, "entry %I is %s, expected an integer",
-                                                    (lua_Integer)i + 1, luaL_typename(L, -1)));
-            lua_pop(L, 1);
-        }
-        if (v == 0 || v > size || v < -size)
-            luaL_argerror(L, 3, lua_pushfstring(L, "index %I out of range for size %I (expected 1..%I)",
-                                                (lua_Integer)v, (lua_Integer)size, (lua_Integer)size));
-        ix[i] = v > 0 ? v - 1 : v + size;
-    }
+    mf_tensor **idx = lmf_checkindices(L, 3, t->shape[d]);
     NEW_TENSOR(L, mf_tensor_index(out, t, d, *idx));
     return 1;
 }
@@ -644,7 +582,7 @@ static int l_fill_(lua_State *L)
     mf_tensor *t = lmf_checktensor(L, 1);
     double f;
     int64_t i;
-    check_value(L, 2, t->dtype, &f, &i);
+    lmf_checkscalar(L, 2, t->dtype, &f, &i);
     lmf_check(L, t->dtype == MF_INT64 ? mf_tensor_fill_i64_(t, i) : mf_tensor_fill_(t, f));
     lua_settop(L, 1);
     return 1;
@@ -666,7 +604,7 @@ static int m_index(lua_State *L)
         if (t->ndim == 0) return luaL_error(L, "cannot index a 0-D tensor (use item())");
         int64_t i = lmf_checkindex(L, 2, t->shape[0]);
         if (t->ndim == 1) {
-            push_elem(L, t, t->offset + i * t->stride[0]);
+            lmf_pushelem(L, t, t->offset + i * t->stride[0]);
             return 1;
         }
         NEW_TENSOR(L, mf_tensor_select(out, t, 0, i));
@@ -697,7 +635,7 @@ static int m_newindex(lua_State *L)
     } else {
         double f;
         int64_t iv;
-        check_value(L, 3, t->dtype, &f, &iv);
+        lmf_checkscalar(L, 3, t->dtype, &f, &iv);
         lmf_check(L, t->dtype == MF_INT64 ? mf_tensor_fill_i64_(*slice, iv)
                                           : mf_tensor_fill_(*slice, f));
     }
@@ -790,16 +728,10 @@ static const luaL_Reg tensor_funcs[] = {
     {NULL, NULL},
 };
 
-void lmf_open_tensor(lua_State *L)
+void lmf_open_tensor(lua_State *L, int mod, int methods)
 {
-    int mod = lua_gettop(L);
-    luaL_setfuncs(L, tensor_funcs, 0);
-    luaL_setfuncs(L, tensor_methods, 0);
-
-    /* methods table: shared with Lua modules through core.Tensor */
-    lua_newtable(L);
-    luaL_setfuncs(L, tensor_methods, 0);
-    int methods = lua_gettop(L);
+    lmf_register(L, mod, 0, tensor_funcs);
+    lmf_register(L, mod, methods, tensor_methods);
 
     luaL_newmetatable(L, LMF_TENSOR_MT);
     lua_pushvalue(L, methods);
@@ -816,6 +748,4 @@ void lmf_open_tensor(lua_State *L)
     lua_pushcfunction(L, l_free);
     lua_setfield(L, -2, "__close");
     lua_pop(L, 1);
-
-    lua_setfield(L, mod, "Tensor"); /* the methods table */
 }

@@ -32,6 +32,19 @@ void lmf_check_map(lua_State *L, mf_status st, const int *map, int nmap)
 
 void lmf_check(lua_State *L, mf_status st) { lmf_check_map(L, st, NULL, 0); }
 
+/* ------------------------------------------------------------------ modules */
+void lmf_register(lua_State *L, int mod, int methods, const luaL_Reg *funcs)
+{
+    for (; funcs->name; funcs++) {
+        lua_pushcfunction(L, funcs->func);
+        if (methods) {
+            lua_pushvalue(L, -1);
+            lua_setfield(L, methods, funcs->name);
+        }
+        lua_setfield(L, mod, funcs->name);
+    }
+}
+
 /* ------------------------------------------------------------------ tensors */
 mf_tensor **lmf_newtensor(lua_State *L)
 {
@@ -101,6 +114,37 @@ void **lmf_newbox(lua_State *L)
     return p;
 }
 
+void lmf_pushelem(lua_State *L, const mf_tensor *t, int64_t o)
+{
+    switch (t->dtype) {
+    case MF_INT64: lua_pushinteger(L, (lua_Integer)((const int64_t *)t->base)[o]); break;
+    case MF_BOOL: lua_pushboolean(L, ((const uint8_t *)t->base)[o] != 0); break;
+    default: lua_pushnumber(L, mf_load(t->dtype, t->base, o)); break;
+    }
+}
+
+void lmf_checkscalar(lua_State *L, int arg, mf_dtype dt, double *f, int64_t *i)
+{
+    if (lua_type(L, arg) == LUA_TBOOLEAN) {
+        *i = lua_toboolean(L, arg);
+        *f = (double)*i;
+        return;
+    }
+    if (lua_type(L, arg) != LUA_TNUMBER) luaL_typeerror(L, arg, "number");
+    if (dt == MF_INT64) {
+        int isint;
+        lua_Integer v = lua_tointegerx(L, arg, &isint);
+        if (!isint)
+            luaL_argerror(L, arg, lua_pushfstring(L, "%f is not an integer (int64 tensor)",
+                                                  (LUAI_UACNUMBER)lua_tonumber(L, arg)));
+        *i = (int64_t)v;
+        *f = (double)v;
+    } else {
+        *f = (double)lua_tonumber(L, arg);
+        *i = 0;
+    }
+}
+
 /* ------------------------------------------------------------------ arguments */
 int64_t lmf_checkint(lua_State *L, int arg)
 {
@@ -135,6 +179,36 @@ int64_t lmf_checkindex(lua_State *L, int arg, int64_t size)
         luaL_argerror(L, arg, lua_pushfstring(L, "index %I out of range for size %I (expected 1..%I)",
                                               (lua_Integer)i, (lua_Integer)size, (lua_Integer)size));
     return i > 0 ? i - 1 : i + size;
+}
+
+mf_tensor **lmf_checkindices(lua_State *L, int arg, int64_t size)
+{
+    mf_tensor *src = lmf_totensor(L, arg);
+    mf_tensor **idx = lmf_newtensor(L);
+    if (src) {
+        if (src->dtype != MF_INT64)
+            luaL_argerror(L, arg, lua_pushfstring(L, "indices must be an int64 tensor, got %s",
+                                                  mf_dtype_name(src->dtype)));
+        lmf_check(L, mf_tensor_clone(idx, src));
+    } else if (lua_type(L, arg) == LUA_TTABLE) {
+        int64_t n = (int64_t)luaL_len(L, arg);
+        lmf_check(L, mf_tensor_new(idx, MF_INT64, 1, &n));
+        int64_t *ix = (*idx)->base;
+        for (int64_t i = 0; i < n; i++) {
+            int isint;
+            lua_geti(L, arg, (lua_Integer)i + 1);
+            ix[i] = (int64_t)lua_tointegerx(L, -1, &isint);
+            if (!isint)
+                luaL_argerror(L, arg, lua_pushfstring(L, "entry %I is %s, expected an integer",
+                                                      (lua_Integer)i + 1, luaL_typename(L, -1)));
+            lua_pop(L, 1);
+        }
+    } else {
+        luaL_typeerror(L, arg, "int64 tensor or table of integers");
+    }
+    lmf_account(L);
+    lmf_check(L, mf_index_from_1based_(*idx, size, arg));
+    return idx;
 }
 
 static mf_dtype dtype_named(lua_State *L, int arg, const char *name)
