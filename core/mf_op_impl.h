@@ -8,4 +8,12 @@
 extern const mf_op mf_oprec_clone, mf_oprec_cast, mf_oprec_view, mf_oprec_permute,
     mf_oprec_narrow, mf_oprec_expand, mf_oprec_index_select;
 
+/* mf_op_elem.c */
+
+/* mf_op_reduce.c */
+
+/* mf_op_linalg.c */
+
+/* mf_op_select.c */
+
 #endif

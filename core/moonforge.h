@@ -8,8 +8,11 @@
 #include "mf_common.h"
 #include "mf_format.h"
 #include "mf_iter.h"
+#include "mf_linalg.h"
+#include "mf_math.h"
 #include "mf_op.h"
 #include "mf_random.h"
+#include "mf_select.h"
 #include "mf_tensor.h"
 #include "mf_thread.h"
 

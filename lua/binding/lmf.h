@@ -83,6 +83,9 @@ void lmf_register(lua_State *L, int mod, int methods, const luaL_Reg *funcs);
 void lmf_open_system(lua_State *L, int mod);
 void lmf_open_tensor(lua_State *L, int mod, int methods);
 void lmf_open_random(lua_State *L, int mod);
+void lmf_open_math(lua_State *L, int mod, int methods);   /* lmf_math.c */
+void lmf_open_linalg(lua_State *L, int mod, int methods); /* lmf_linalg.c */
+void lmf_open_select(lua_State *L, int mod, int methods); /* lmf_select.c */
 
 int luaopen_moonforge_core(lua_State *L);
 

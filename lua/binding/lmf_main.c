@@ -97,6 +97,9 @@ int luaopen_moonforge_core(lua_State *L)
     lmf_open_system(L, mod);
     lmf_open_tensor(L, mod, methods);
     lmf_open_random(L, mod);
+    lmf_open_math(L, mod, methods);
+    lmf_open_linalg(L, mod, methods);
+    lmf_open_select(L, mod, methods);
     lua_pushvalue(L, methods);
     lua_setfield(L, mod, "Tensor"); /* the methods table, for Lua modules */
     lua_settop(L, mod);

@@ -5,7 +5,8 @@
 #include "ctest.h"
 #include "moonforge.h"
 
-extern const ctest_case ctest_tensor[], ctest_ops[], ctest_random[], ctest_format[];
+extern const ctest_case ctest_tensor[], ctest_ops[], ctest_random[], ctest_format[],
+    ctest_math[], ctest_linalg[], ctest_select[];
 
 static const struct {
     const char *name;
@@ -15,6 +16,9 @@ static const struct {
     {"ops", ctest_ops},
     {"random", ctest_random},
     {"format", ctest_format},
+    {"math", ctest_math},
+    {"linalg", ctest_linalg},
+    {"select", ctest_select},
 };
 
 int main(int argc, char **argv)

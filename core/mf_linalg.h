@@ -1,0 +1,7 @@
+/* mf_linalg.h — (being written) */
+#ifndef MF_LINALG_H
+#define MF_LINALG_H
+
+#include "mf_tensor.h"
+
+#endif

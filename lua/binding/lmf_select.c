@@ -1,0 +1,9 @@
+/* lmf_select.c — (being written) */
+#include "lmf.h"
+
+void lmf_open_select(lua_State *L, int mod, int methods)
+{
+    (void)L;
+    (void)mod;
+    (void)methods;
+}

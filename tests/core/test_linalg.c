@@ -1,0 +1,7 @@
+/* test_linalg.c — (being written) */
+#include "ctest.h"
+#include "moonforge.h"
+
+const ctest_case ctest_linalg[] = {
+    {NULL, NULL},
+};
