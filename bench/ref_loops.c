@@ -13,6 +13,10 @@
  *   c_loop            allocate, then out[i][j] = in[j][i] row by row of the
  *                     output: what a contiguous() of a transposed view does
  *   c_loop_blocked    the same in 32x32 tiles (cache-friendly)
+ * W1_add_f32_10M, W1_exp_f32_10M (quick: _100k)
+ *   c_loop            allocate c, then c[i] = a[i] + b[i] (or expf(a[i])): what
+ *                     `a + b` and mf.exp(a) do
+ *   c_loop_prealloc   the loop alone, into a reused buffer
  *
  * Each at 1 and 2 threads (OpenMP, static split of the rows or the range; 1
  * thread only when built without OpenMP). Only the allocation and the copy
@@ -20,6 +24,7 @@
  * too). Median seconds per call over `reps` repetitions after a warm-up;
  * throughput is the bytes read plus written per second.
  */
+#include <math.h>
 #include <stdint.h>
 
 #ifdef _OPENMP
@@ -70,14 +75,35 @@ static void transpose_blocked(float *out, const float *in, int64_t n)
         }
 }
 
-enum kind { CLONE, CLONE_PREALLOC, TRANSPOSE, TRANSPOSE_BLOCKED };
+static void add_f32(float *c, const float *a, const float *b, int64_t n)
+{
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(g_threads)
+#endif
+    for (int64_t i = 0; i < n; i++) c[i] = a[i] + b[i];
+}
+
+static void exp_f32(float *y, const float *x, int64_t n)
+{
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(g_threads)
+#endif
+    for (int64_t i = 0; i < n; i++) y[i] = expf(x[i]);
+}
+
+enum kind { CLONE, CLONE_PREALLOC, TRANSPOSE, TRANSPOSE_BLOCKED, ADD, ADD_PREALLOC, EXP, EXP_PREALLOC };
 
 /* Seconds of one call: allocation (unless prealloc) plus the copy. */
 static double one_call(enum kind k, const float *src, float *pre, int64_t n, int64_t numel)
 {
     double t0 = bench_now();
-    float *dst = k == CLONE_PREALLOC ? pre : bench_alloc((size_t)numel * sizeof *dst);
+    int prealloc = k == CLONE_PREALLOC || k == ADD_PREALLOC || k == EXP_PREALLOC;
+    float *dst = prealloc ? pre : bench_alloc((size_t)numel * sizeof *dst);
     switch (k) {
+    case ADD:
+    case ADD_PREALLOC: add_f32(dst, src, src, numel); break;
+    case EXP:
+    case EXP_PREALLOC: exp_f32(dst, src, numel); break;
     case CLONE:
     case CLONE_PREALLOC: copy_f32(dst, src, numel); break;
     case TRANSPOSE: transpose_naive(dst, src, n); break;
@@ -123,6 +149,8 @@ int main(int argc, char **argv)
     const double target = quick ? 0.01 : 0.1;
     const int64_t clone_n = quick ? 100000 : 10000000, tn = 2048;
     const char *clone_w = quick ? "W1_clone_f32_100k" : "W1_clone_f32_10M";
+    const char *add_w = quick ? "W1_add_f32_100k" : "W1_add_f32_10M";
+    const char *exp_w = quick ? "W1_exp_f32_100k" : "W1_exp_f32_10M";
 #ifdef _OPENMP
     const int max_threads = 2;
 #else
@@ -135,6 +163,10 @@ int main(int argc, char **argv)
         run("W1_transpose_contiguous_f32_2048", "c_loop", TRANSPOSE, tn, tn * tn, reps, target);
         run("W1_transpose_contiguous_f32_2048", "c_loop_blocked", TRANSPOSE_BLOCKED, tn, tn * tn,
             reps, target);
+        run(add_w, "c_loop", ADD, clone_n, clone_n, reps, target);
+        run(add_w, "c_loop_prealloc", ADD_PREALLOC, clone_n, clone_n, reps, target);
+        run(exp_w, "c_loop", EXP, clone_n, clone_n, reps, target);
+        run(exp_w, "c_loop_prealloc", EXP_PREALLOC, clone_n, clone_n, reps, target);
     }
     return 0;
 }

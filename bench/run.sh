@@ -61,9 +61,9 @@ build_refs() {
     ref_cc $(pkg-config --cflags openblas) bench/gemm_ref.c -o "$OUT/gemm_ref" \
         $(pkg-config --libs openblas) -lm
     # OpenMP gives the 2-thread references; without it they run on 1 thread.
-    if ! ref_cc -fopenmp bench/ref_loops.c -o "$OUT/ref_loops" 2>/dev/null; then
+    if ! ref_cc -fopenmp bench/ref_loops.c -o "$OUT/ref_loops" -lm 2>/dev/null; then
         note "no OpenMP: C loop references at 1 thread only"
-        ref_cc bench/ref_loops.c -o "$OUT/ref_loops"
+        ref_cc bench/ref_loops.c -o "$OUT/ref_loops" -lm
     fi
 }
 
@@ -83,3 +83,5 @@ if [ ! -x "$EXE" ]; then
     exit 1
 fi
 "$EXE" bench/tensor.lua $arg
+"$EXE" bench/matmul.lua $arg
+"$EXE" bench/math.lua $arg

@@ -66,6 +66,10 @@ int mf_dtype_is_float(mf_dtype dt);
  * the other dtype.
  */
 mf_dtype mf_dtype_promote(mf_dtype a, mf_dtype b);
+/* Whether a result of dtype `from` may be written into a tensor of dtype
+ * `to` (in-place and out= forms): to a float from anything, to int64 from
+ * int64 or bool, to bool from bool only. */
+int mf_dtype_can_cast(mf_dtype from, mf_dtype to);
 
 /* ------------------------------------------------------------------ limits */
 #define MF_MAX_DIMS 8
@@ -78,7 +82,7 @@ mf_dtype mf_dtype_promote(mf_dtype a, mf_dtype b);
  */
 void *mf_malloc(size_t nbytes);
 void *mf_calloc(size_t n, size_t size);
-/* 64-byte aligned, for tensor storage; freed with mf_free. */
+/* 64-byte aligned above 2 KB (16 below), for tensor storage; freed with mf_free. */
 void *mf_malloc_aligned(size_t nbytes);
 void mf_free(void *p);
 

@@ -57,6 +57,13 @@ mf_dtype mf_dtype_from_name(const char *name)
 size_t mf_dtype_size(mf_dtype dt) { return mf_dtype_info[dt].size; }
 int mf_dtype_is_float(mf_dtype dt) { return mf_dtype_info[dt].is_float; }
 
+int mf_dtype_can_cast(mf_dtype from, mf_dtype to)
+{
+    if (mf_dtype_is_float(to)) return 1;
+    if (to == MF_INT64) return from == MF_INT64 || from == MF_BOOL;
+    return from == to;
+}
+
 mf_dtype mf_dtype_promote(mf_dtype a, mf_dtype b)
 {
     return mf_dtype_info[a].rank >= mf_dtype_info[b].rank ? a : b;
@@ -94,7 +101,7 @@ static void *mf_alloc_with(size_t nbytes, size_t align)
     if (mf_mem_should_fail()) return NULL;
     if (nbytes > SIZE_MAX - 2 * align) return NULL;
     size_t total = (nbytes + align + align - 1) / align * align;
-    unsigned char *base = aligned_alloc(align, total);
+    unsigned char *base = align <= MF_ALIGN_SMALL ? malloc(total) : aligned_alloc(align, total);
     if (!base) return NULL;
     unsigned char *p = base + align;
     mf_blockhdr *h = (mf_blockhdr *)(void *)(p - sizeof(mf_blockhdr));
@@ -105,7 +112,14 @@ static void *mf_alloc_with(size_t nbytes, size_t align)
 }
 
 void *mf_malloc(size_t nbytes) { return mf_alloc_with(nbytes, MF_ALIGN_SMALL); }
-void *mf_malloc_aligned(size_t nbytes) { return mf_alloc_with(nbytes, MF_ALIGN_BIG); }
+/* Small blocks take malloc's own alignment: glibc serves them from its
+ * per-thread cache, which aligned allocation bypasses, and SIMD alignment
+ * does not matter at that size. */
+#define MF_SMALL_BLOCK 2048
+void *mf_malloc_aligned(size_t nbytes)
+{
+    return mf_alloc_with(nbytes, nbytes <= MF_SMALL_BLOCK ? MF_ALIGN_SMALL : MF_ALIGN_BIG);
+}
 
 void *mf_calloc(size_t n, size_t size)
 {

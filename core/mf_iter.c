@@ -1,6 +1,10 @@
 /* mf_iter.c — see mf_iter.h. */
 #include "mf_iter.h"
 
+#include <stdatomic.h>
+
+#include "mf_thread.h"
+
 void mf_iter_init(mf_iter *it, int nops, int ndim, const int64_t *shape,
                   const int64_t *const *strides, const size_t *elsize)
 {
@@ -70,6 +74,68 @@ int mf_iter_run(const mf_iter *it, char **base, mf_iter_fn fn, void *ctx)
         }
         if (d < 0) return 0;
     }
+}
+
+int mf_iter_run_range(const mf_iter *it, char **base, int64_t lo, int64_t hi, mf_iter_fn fn,
+                      void *ctx)
+{
+    if (lo >= hi) return 0;
+    int nd = it->ndim, nops = it->nops;
+    int64_t inner = it->shape[nd - 1];
+    int64_t istride[MF_ITER_MAX_OPS], idx[MF_MAX_DIMS];
+    char *ptr[MF_ITER_MAX_OPS];
+    /* multi-index of element lo: outer dims from the row number */
+    int64_t row = lo / inner, col = lo % inner;
+    for (int d = nd - 2; d >= 0; d--) {
+        idx[d] = row % it->shape[d];
+        row /= it->shape[d];
+    }
+    for (int k = 0; k < nops; k++) {
+        istride[k] = it->stride[k][nd - 1];
+        ptr[k] = base[k];
+        for (int d = 0; d < nd - 1; d++) ptr[k] += idx[d] * it->stride[k][d];
+    }
+    int64_t left = hi - lo;
+    for (;;) {
+        int64_t n = inner - col < left ? inner - col : left;
+        char *p[MF_ITER_MAX_OPS];
+        for (int k = 0; k < nops; k++) p[k] = ptr[k] + col * istride[k];
+        if (fn(n, p, istride, ctx)) return 1;
+        left -= n;
+        if (left == 0) return 0;
+        col = 0;
+        int d = nd - 2;
+        for (; d >= 0; d--) {
+            for (int k = 0; k < nops; k++) ptr[k] += it->stride[k][d];
+            if (++idx[d] < it->shape[d]) break;
+            for (int k = 0; k < nops; k++) ptr[k] -= it->stride[k][d] * it->shape[d];
+            idx[d] = 0;
+        }
+        if (d < 0) return 0;
+    }
+}
+
+typedef struct {
+    const mf_iter *it;
+    char **base;
+    mf_iter_fn fn;
+    void *ctx;
+    atomic_int stopped;
+} iter_job;
+
+static void iter_job_range(int64_t lo, int64_t hi, void *vjob)
+{
+    iter_job *j = vjob;
+    if (mf_iter_run_range(j->it, j->base, lo, hi, j->fn, j->ctx)) atomic_store(&j->stopped, 1);
+}
+
+int mf_iter_run_parallel(const mf_iter *it, char **base, int64_t grain, mf_iter_fn fn,
+                         void *ctx)
+{
+    if (it->numel < 2 * grain || mf_num_threads() < 2) return mf_iter_run(it, base, fn, ctx);
+    iter_job j = {it, base, fn, ctx, 0};
+    mf_parallel_for(it->numel, grain, iter_job_range, &j);
+    return atomic_load(&j.stopped);
 }
 
 int mf_broadcast_strides(const mf_tensor *t, int ndim, const int64_t *shape,

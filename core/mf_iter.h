@@ -31,6 +31,15 @@ void mf_iter_init(mf_iter *it, int nops, int ndim, const int64_t *shape,
                   const int64_t *const *strides, const size_t *elsize);
 /* Returns nonzero if the kernel stopped the walk. */
 int mf_iter_run(const mf_iter *it, char **base, mf_iter_fn fn, void *ctx);
+/* The same over the elements [lo, hi) of the walk's order, so that threads
+ * can share one walk. */
+int mf_iter_run_range(const mf_iter *it, char **base, int64_t lo, int64_t hi, mf_iter_fn fn,
+                      void *ctx);
+/* mf_iter_run on up to mf_num_threads() threads when the walk is long enough
+ * (at least `grain` elements per thread). The kernel must be safe to run on
+ * disjoint ranges at once; returns nonzero if any part stopped. */
+int mf_iter_run_parallel(const mf_iter *it, char **base, int64_t grain, mf_iter_fn fn,
+                         void *ctx);
 
 /* Element strides of `t` broadcast to (ndim, shape); -1 if incompatible. */
 int mf_broadcast_strides(const mf_tensor *t, int ndim, const int64_t *shape,

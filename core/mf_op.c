@@ -16,9 +16,78 @@ static const mf_op *const mf_ops[] = {
     [MF_OP_EXPAND] = &mf_oprec_expand,
     [MF_OP_INDEX_SELECT] = &mf_oprec_index_select,
     /* -- elementwise */
+    [MF_OP_NEG] = &mf_oprec_neg,
+    [MF_OP_EXP] = &mf_oprec_exp,
+    [MF_OP_LOG] = &mf_oprec_log,
+    [MF_OP_LOG1P] = &mf_oprec_log1p,
+    [MF_OP_EXPM1] = &mf_oprec_expm1,
+    [MF_OP_SQRT] = &mf_oprec_sqrt,
+    [MF_OP_RSQRT] = &mf_oprec_rsqrt,
+    [MF_OP_ABS] = &mf_oprec_abs,
+    [MF_OP_SIGN] = &mf_oprec_sign,
+    [MF_OP_SIN] = &mf_oprec_sin,
+    [MF_OP_COS] = &mf_oprec_cos,
+    [MF_OP_TANH] = &mf_oprec_tanh,
+    [MF_OP_SIGMOID] = &mf_oprec_sigmoid,
+    [MF_OP_RELU] = &mf_oprec_relu,
+    [MF_OP_FLOOR] = &mf_oprec_floor,
+    [MF_OP_CEIL] = &mf_oprec_ceil,
+    [MF_OP_ROUND] = &mf_oprec_round,
+    [MF_OP_CLAMP] = &mf_oprec_clamp,
+    [MF_OP_NAN_TO_NUM] = &mf_oprec_nan_to_num,
+    [MF_OP_ISNAN] = &mf_oprec_isnan,
+    [MF_OP_ISFINITE] = &mf_oprec_isfinite,
+    [MF_OP_LOGICAL_NOT] = &mf_oprec_logical_not,
+    [MF_OP_ADD] = &mf_oprec_add,
+    [MF_OP_MUL] = &mf_oprec_mul,
+    [MF_OP_DIV] = &mf_oprec_div,
+    [MF_OP_POW] = &mf_oprec_pow,
+    [MF_OP_REMAINDER] = &mf_oprec_remainder,
+    [MF_OP_FLOOR_DIVIDE] = &mf_oprec_floor_divide,
+    [MF_OP_MAXIMUM] = &mf_oprec_maximum,
+    [MF_OP_MINIMUM] = &mf_oprec_minimum,
+    [MF_OP_GT] = &mf_oprec_gt,
+    [MF_OP_GE] = &mf_oprec_ge,
+    [MF_OP_LT] = &mf_oprec_lt,
+    [MF_OP_LE] = &mf_oprec_le,
+    [MF_OP_EQ] = &mf_oprec_eq,
+    [MF_OP_NE] = &mf_oprec_ne,
+    [MF_OP_LOGICAL_AND] = &mf_oprec_logical_and,
+    [MF_OP_LOGICAL_OR] = &mf_oprec_logical_or,
+    [MF_OP_LOGICAL_XOR] = &mf_oprec_logical_xor,
+    [MF_OP_WHERE] = &mf_oprec_where,
     /* -- reductions */
+    [MF_OP_SUM] = &mf_oprec_sum,
+    [MF_OP_PROD] = &mf_oprec_prod,
+    [MF_OP_MAX] = &mf_oprec_max,
+    [MF_OP_MIN] = &mf_oprec_min,
+    [MF_OP_VAR] = &mf_oprec_var,
+    [MF_OP_LOGSUMEXP] = &mf_oprec_logsumexp,
+    [MF_OP_ALL] = &mf_oprec_all,
+    [MF_OP_ANY] = &mf_oprec_any,
+    [MF_OP_CUMSUM] = &mf_oprec_cumsum,
     /* -- linear algebra */
+    [MF_OP_MATMUL] = &mf_oprec_matmul,
+    [MF_OP_ADDMM] = &mf_oprec_addmm,
+    [MF_OP_SOLVE] = &mf_oprec_solve,
+    [MF_OP_INV] = &mf_oprec_inv,
+    [MF_OP_DET] = &mf_oprec_det,
+    [MF_OP_CHOLESKY] = &mf_oprec_cholesky,
+    [MF_OP_QR] = &mf_oprec_qr,
+    [MF_OP_SVD] = &mf_oprec_svd,
+    [MF_OP_EIGH] = &mf_oprec_eigh,
+    [MF_OP_LSTSQ] = &mf_oprec_lstsq,
     /* -- selection and reordering */
+    [MF_OP_CAT] = &mf_oprec_cat,
+    [MF_OP_FLIP] = &mf_oprec_flip,
+    [MF_OP_SORT] = &mf_oprec_sort,
+    [MF_OP_UNIQUE_CONSECUTIVE] = &mf_oprec_unique_consecutive,
+    [MF_OP_GATHER] = &mf_oprec_gather,
+    [MF_OP_SCATTER_ADD] = &mf_oprec_scatter_add,
+    [MF_OP_MASKED_SELECT] = &mf_oprec_masked_select,
+    [MF_OP_NONZERO] = &mf_oprec_nonzero,
+    [MF_OP_BINCOUNT] = &mf_oprec_bincount,
+    [MF_OP_HISTC] = &mf_oprec_histc,
 };
 static_assert(sizeof mf_ops / sizeof mf_ops[0] == MF_OP_COUNT,
               "every mf_op_id needs a record in mf_ops");
@@ -80,7 +149,9 @@ mf_status mf_op_run_into(mf_op_id id, int n_in, mf_tensor *const *in, const mf_o
         return mf_error_set(MF_EINVAL, out_arg, "%s is a view: it has no out= form", op->name);
     for (int k = 0; k < op->n_out; k++) {
         const mf_tensor *o = out[k];
-        int same = o && o->dtype == l[k].dtype && o->ndim == l[k].ndim &&
+        int dtype_ok = o && (o->dtype == l[k].dtype || ((op->flags & MF_OPF_ELEMENTWISE) &&
+                                                        mf_dtype_can_cast(l[k].dtype, o->dtype)));
+        int same = o && dtype_ok && o->ndim == l[k].ndim &&
                    memcmp(o->shape, l[k].shape, sizeof(int64_t) * (size_t)l[k].ndim) == 0;
         if (!same) {
             char a1[MF_SHAPE_STRLEN], a2[MF_SHAPE_STRLEN];

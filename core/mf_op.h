@@ -29,15 +29,87 @@ typedef enum mf_op_id {
     MF_OP_EXPAND,       /* broadcast size-1 dims (stride 0)      */
     MF_OP_INDEX_SELECT, /* gather slices along a dim             */
     /* -- elementwise (mf_op_elem.c) */
-    /* -- reductions (mf_op_reduce.c) */
+    MF_OP_NEG,
+    MF_OP_EXP,
+    MF_OP_LOG,
+    MF_OP_LOG1P,
+    MF_OP_EXPM1,
+    MF_OP_SQRT,
+    MF_OP_RSQRT,
+    MF_OP_ABS,
+    MF_OP_SIGN,
+    MF_OP_SIN,
+    MF_OP_COS,
+    MF_OP_TANH,
+    MF_OP_SIGMOID,
+    MF_OP_RELU,
+    MF_OP_FLOOR,
+    MF_OP_CEIL,
+    MF_OP_ROUND,
+    MF_OP_CLAMP,      /* scalars[0..1]: lo, hi */
+    MF_OP_NAN_TO_NUM, /* scalars[0..2]: for NaN, +inf, -inf */
+    MF_OP_ISNAN,
+    MF_OP_ISFINITE,
+    MF_OP_LOGICAL_NOT,
+    MF_OP_ADD, /* a + alpha * b, alpha = scalars[0] */
+    MF_OP_MUL,
+    MF_OP_DIV,
+    MF_OP_POW,
+    MF_OP_REMAINDER,
+    MF_OP_FLOOR_DIVIDE,
+    MF_OP_MAXIMUM,
+    MF_OP_MINIMUM,
+    MF_OP_GT,
+    MF_OP_GE,
+    MF_OP_LT,
+    MF_OP_LE,
+    MF_OP_EQ,
+    MF_OP_NE,
+    MF_OP_LOGICAL_AND,
+    MF_OP_LOGICAL_OR,
+    MF_OP_LOGICAL_XOR,
+    MF_OP_WHERE, /* (mask, a, b) */
+    /* -- reductions (mf_op_reduce.c); params: see mf_op_reduce.c */
+    MF_OP_SUM,
+    MF_OP_PROD,
+    MF_OP_MAX, /* values, indices */
+    MF_OP_MIN, /* values, indices */
+    MF_OP_VAR,
+    MF_OP_LOGSUMEXP,
+    MF_OP_ALL,
+    MF_OP_ANY,
+    MF_OP_CUMSUM,
     /* -- linear algebra (mf_op_linalg.c) */
+    MF_OP_MATMUL,       /* torch.matmul (gemm)                   */
+    MF_OP_ADDMM,        /* beta c + alpha a b                    */
+    MF_OP_SOLVE,        /* A X = B (LU)                          */
+    MF_OP_INV,          /* inverse (LU)                          */
+    MF_OP_DET,          /* determinant (LU)                      */
+    MF_OP_CHOLESKY,     /* L L^T (ints[0]: upper)                */
+    MF_OP_QR,           /* Q, R (ints[0]: mf_qr_mode)            */
+    MF_OP_SVD,          /* U, S, Vh (ints[0]: full_matrices)     */
+    MF_OP_EIGH,         /* eigenvalues, vectors (ints[0]: upper) */
+    MF_OP_LSTSQ,        /* solution, residuals, rank (gelsd)     */
     /* -- selection and reordering (mf_op_select.c) */
+    MF_OP_CAT,                /* variadic; ints[0]: dim                         */
+    MF_OP_FLIP,               /* ints[0..n_ints-1]: dims                        */
+    MF_OP_SORT,               /* ints[0]: dim, ints[1]: descending; 2 outputs   */
+    MF_OP_UNIQUE_CONSECUTIVE, /* values, inverse, counts                        */
+    MF_OP_GATHER,             /* (t, index); ints[0]: dim                       */
+    MF_OP_SCATTER_ADD,        /* (t, index, src); ints[0]: dim                  */
+    MF_OP_MASKED_SELECT,      /* (t, mask)                                      */
+    MF_OP_NONZERO,            /* [count x ndim] int64 positions                 */
+    MF_OP_BINCOUNT,           /* (t [, weights]); ints[0]: minlength            */
+    MF_OP_HISTC,              /* ints[0]: bins; scalars[0..1]: min, max         */
     MF_OP_COUNT
 } mf_op_id;
 
 enum {
     MF_OPF_VIEW = 1u << 0, /* output aliases input 0: infer gives strides + offset */
     MF_OPF_DIFF = 1u << 1, /* differentiable: must have a backward rule + a gradient test */
+    /* elementwise: mf_op_run_into may write into an output of another dtype
+     * when the result can be cast to it (same kind: in-place forms) */
+    MF_OPF_ELEMENTWISE = 1u << 2,
 };
 
 #define MF_OP_MAX_IN 4

@@ -10,11 +10,20 @@
 #include "mf_iter.h"
 #include "mf_op.h"
 
+/*
+ * A new tensor is one allocation: its header, its storage record and, from
+ * the next 64-byte boundary, the data. The block lives as long as the
+ * storage (views add headers of their own); the first header is "embedded"
+ * and is not freed separately.
+ */
 struct mf_storage {
     void *data;
     size_t nbytes;
     atomic_long refs;
+    void *block; /* the allocation holding the storage record and the data */
 };
+
+#define MF_BLOCK_HEAD ((sizeof(mf_tensor) + sizeof(mf_storage) + 63) / 64 * 64)
 
 /* ---------------------------------------------------------------- helpers */
 /* Float values that convert to int64 without undefined behaviour. */
@@ -78,19 +87,20 @@ mf_status mf_tensor_new(mf_tensor **out, mf_dtype dt, int ndim, const int64_t *s
     if ((unsigned)dt >= MF_DTYPE_COUNT) return mf_error_set(MF_EINVAL, 0, "bad dtype");
     mf_status st = check_shape(ndim, shape, 1, &numel);
     if (st) return st;
-    mf_tensor *t = header_new();
-    mf_storage *s = mf_malloc(sizeof *s);
     size_t nbytes = (size_t)numel * mf_dtype_size(dt);
-    void *data = mf_malloc_aligned(nbytes ? nbytes : 1);
-    if (!t || !s || !data) {
-        mf_free(t);
-        mf_free(s);
-        mf_free(data);
+    char *block = mf_malloc_aligned(MF_BLOCK_HEAD + nbytes);
+    if (!block)
         return mf_error_set(MF_ENOMEM, 0, "not enough memory for a %lld-element %s tensor",
                             (long long)numel, mf_dtype_name(dt));
-    }
+    mf_tensor *t = (mf_tensor *)(void *)block;
+    mf_storage *s = (mf_storage *)(void *)(block + sizeof(mf_tensor));
+    void *data = block + MF_BLOCK_HEAD;
+    memset(t, 0, sizeof *t);
+    t->refs = 1;
+    t->embedded = 1;
     s->data = data;
     s->nbytes = nbytes;
+    s->block = block;
     atomic_init(&s->refs, 1);
     t->storage = s;
     t->base = data;
@@ -172,11 +182,9 @@ void mf_tensor_release(mf_tensor *t)
 {
     if (!t || !t->storage || --t->refs > 0) return; /* borrowed: nothing to free */
     mf_storage *s = t->storage;
-    if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
-        mf_free(s->data);
-        mf_free(s);
-    }
-    mf_free(t);
+    int embedded = t->embedded;
+    if (!embedded) mf_free(t);
+    if (atomic_fetch_sub(&s->refs, 1) == 1) mf_free(s->block); /* may hold t */
 }
 
 /* ---------------------------------------------------------------- queries */

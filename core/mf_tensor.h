@@ -26,6 +26,7 @@ typedef struct mf_tensor {
     int64_t shape[MF_MAX_DIMS];
     int64_t stride[MF_MAX_DIMS];  /* in elements; 0 for broadcast dims */
     long refs;
+    int embedded;                 /* allocated with its storage (see mf_tensor.c) */
 } mf_tensor;
 
 /* Shape, strides and offset of a tensor to be made (see mf_op.h). */

@@ -27,6 +27,8 @@ void lmf_check_map(lua_State *L, mf_status st, const int *map, int nmap);
 /* Pushes an empty tensor userdata and returns its slot, for core to fill.
  * Call lmf_account(L) after filling it. */
 mf_tensor **lmf_newtensor(lua_State *L);
+/* Registers the table on top (popped) as the tensor metatable for lmf_newtensor. */
+void lmf_set_tensor_mt(lua_State *L);
 /* Tells Lua's collector about memory core allocated since the last call. */
 void lmf_account(lua_State *L);
 mf_tensor *lmf_checktensor(lua_State *L, int arg);

@@ -518,11 +518,17 @@ static int l_expand_as(lua_State *L)
 }
 
 /* t:index(dim, idx) — entries at 1-based positions idx (int64 tensor or Lua
- * array) along dim; a copy. */
+ * array) along dim, or where idx, a 1-D bool mask of the size of that dim,
+ * is true (PyTorch's t[mask] along a dim); a copy. Also t:index_select. */
 static int l_index(lua_State *L)
 {
     mf_tensor *t = lmf_checktensor(L, 1);
     int d = lmf_checkdim(L, 2, t->ndim, 0);
+    mf_tensor *mask = lmf_totensor(L, 3);
+    if (mask && mask->dtype == MF_BOOL) {
+        NEW_TENSOR(L, mf_tensor_index_mask(out, t, d, mask));
+        return 1;
+    }
     mf_tensor **idx = lmf_checkindices(L, 3, t->shape[d]);
     NEW_TENSOR(L, mf_tensor_index(out, t, d, *idx));
     return 1;
@@ -747,5 +753,5 @@ void lmf_open_tensor(lua_State *L, int mod, int methods)
     lua_setfield(L, -2, "__gc");
     lua_pushcfunction(L, l_free);
     lua_setfield(L, -2, "__close");
-    lua_pop(L, 1);
+    lmf_set_tensor_mt(L);
 }

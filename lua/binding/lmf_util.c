@@ -46,12 +46,33 @@ void lmf_register(lua_State *L, int mod, int methods, const luaL_Reg *funcs)
 }
 
 /* ------------------------------------------------------------------ tensors */
+/* The tensor metatable is also kept in the registry under this address: a
+ * pointer key is found faster than the name (no string lookup per call). */
+static const char lmf_tensor_mt_key = 0;
+
+void lmf_set_tensor_mt(lua_State *L)
+{
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &lmf_tensor_mt_key);
+}
+
 mf_tensor **lmf_newtensor(lua_State *L)
 {
-    mf_tensor **slot = lua_newuserdatauv(L, sizeof *slot, 1);
+    mf_tensor **slot = lua_newuserdatauv(L, sizeof *slot, 0);
     *slot = NULL;
-    luaL_setmetatable(L, LMF_TENSOR_MT);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lmf_tensor_mt_key);
+    lua_setmetatable(L, -2);
     return slot;
+}
+
+/* The slot of the tensor userdata at arg, or NULL if arg is not one. */
+static mf_tensor **tensor_slot(lua_State *L, int arg)
+{
+    mf_tensor **slot = lua_touserdata(L, arg);
+    if (!slot || !lua_getmetatable(L, arg)) return NULL;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &lmf_tensor_mt_key);
+    int same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return same ? slot : NULL;
 }
 
 /*
@@ -78,13 +99,13 @@ void lmf_account(lua_State *L)
 
 mf_tensor *lmf_totensor(lua_State *L, int arg)
 {
-    mf_tensor **slot = luaL_testudata(L, arg, LMF_TENSOR_MT);
+    mf_tensor **slot = tensor_slot(L, arg);
     return slot ? *slot : NULL;
 }
 
 mf_tensor *lmf_checktensor(lua_State *L, int arg)
 {
-    mf_tensor **slot = luaL_testudata(L, arg, LMF_TENSOR_MT);
+    mf_tensor **slot = tensor_slot(L, arg);
     if (!slot) luaL_typeerror(L, arg, "tensor");
     if (!*slot) luaL_argerror(L, arg, "tensor has been freed");
     return *slot;

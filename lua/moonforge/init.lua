@@ -13,6 +13,45 @@ for name, value in pairs(core) do mf[name] = value end
 --- The methods of every tensor. Lua modules add methods here.
 mf.Tensor = core.Tensor
 
+---------------------------------------------------------------- comparisons
+local function check_close_opts(opts, fname)
+    opts = opts or {}
+    for k in pairs(opts) do
+        if k ~= "rtol" and k ~= "atol" and k ~= "equal_nan" then
+            error(("bad argument #3 to '%s' (unknown option '%s' (expected one of: rtol, atol, equal_nan))")
+                  :format(fname, tostring(k)), 3)
+        end
+    end
+    return opts.rtol or 1e-5, opts.atol or 1e-8, opts.equal_nan
+end
+
+--- Elementwise |a - b| <= atol + rtol * |b| (NumPy/PyTorch isclose), a mask.
+function mf.isclose(a, b, opts)
+    local rtol, atol, equal_nan = check_close_opts(opts, "isclose")
+    local close = mf.le(mf.abs(a - b), atol + rtol * mf.abs(b))
+    close = mf.logical_or(close, mf.eq(a, b)) -- equal infinities
+    if equal_nan then
+        close = mf.logical_or(close, mf.logical_and(mf.isnan(a), mf.isnan(b)))
+    end
+    return close
+end
+
+--- Whether every element of a is close to b (shapes broadcast).
+function mf.allclose(a, b, opts)
+    local rtol, atol, equal_nan = check_close_opts(opts, "allclose")
+    return mf.isclose(a, b, {rtol = rtol, atol = atol, equal_nan = equal_nan}):all():item()
+end
+
+--- Whether a and b have the same shape and the same elements (as torch.equal).
+function mf.equal(a, b)
+    local sa, sb = a:shape(), b:shape()
+    if #sa ~= #sb then return false end
+    for i = 1, #sa do if sa[i] ~= sb[i] then return false end end
+    return mf.eq(a, b):all():item()
+end
+
+mf.Tensor.isclose, mf.Tensor.allclose, mf.Tensor.equal = mf.isclose, mf.allclose, mf.equal
+
 ---------------------------------------------------------------- warnings
 -- Warnings go to stderr as "moonforge: warning: ...", unless silenced with
 -- mf.set_warnings(false), or collected by mf.capture_warnings (for tests).

@@ -32,7 +32,8 @@ CTEST(op_table_is_complete)
         if (!op) continue;
         CHECK(op->name && op->name[0]);
         CHECK(op->infer != NULL);
-        CHECK(op->n_in >= 1 && op->n_in <= MF_OP_MAX_IN);
+        CHECK(op->n_in == MF_OP_VARIADIC || (op->n_in >= 1 && op->n_in <= MF_OP_MAX_IN));
+        CHECK(op->n_out >= 1 && op->n_out <= MF_OP_MAX_OUT);
         /* views have no kernel; every other op has one */
         CHECK((op->flags & MF_OPF_VIEW) ? op->forward == NULL : op->forward != NULL);
         for (int j = 0; j < i; j++) CHECK(strcmp(op->name, mf_op_get((mf_op_id)j)->name) != 0);

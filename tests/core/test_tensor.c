@@ -26,7 +26,11 @@ CTEST(new_is_contiguous_row_major)
     CHECK_INT(mf_tensor_numel(t), 6);
     CHECK_INT(mf_tensor_nbytes(t), 24);
     CHECK(mf_tensor_is_contiguous(t));
-    CHECK((uintptr_t)mf_tensor_data(t) % 64 == 0);
+    CHECK((uintptr_t)mf_tensor_data(t) % 16 == 0);
+    mf_tensor *big;
+    CHECK_OK(mf_tensor_zeros(&big, MF_FLOAT32, 1, (int64_t[]){4096}));
+    CHECK((uintptr_t)mf_tensor_data(big) % 64 == 0); /* SIMD-friendly above 2 KB */
+    mf_tensor_release(big);
     double v = -1;
     CHECK_OK(mf_tensor_get(t, (int64_t[]){1, 2}, &v));
     CHECK_NEAR(v, 0, 0);
