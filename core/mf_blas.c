@@ -121,7 +121,8 @@ void mf_blas_gemm_ref(mf_dtype dt, int trans_a, int trans_b, int64_t m, int64_t 
                 for (int64_t p = 0; p < k; p++)
                     s += (uint64_t)OP_AT(x, trans_a, lda, i, p) *
                          (uint64_t)OP_AT(y, trans_b, ldb, p, j);
-                *z = (uint64_t)(int64_t)alpha * s + (beta == 0 ? 0 : (uint64_t)(int64_t)beta * *z);
+                uint64_t old = beta == 0 ? 0 : (uint64_t)(int64_t)beta * *z;
+                *z = (uint64_t)(int64_t)alpha * s + old;
             } else if (dt == MF_FLOAT32) {
                 const float *x = a, *y = b;
                 float *z = (float *)c + i * ldc + j;

@@ -24,8 +24,9 @@
 
 /* ---------------------------------------------------------------- products
  * Each creates its result in *out; the _into form writes into `dst`, which
- * must have the result's dtype and shape (error naming the out argument:
- * 3, or 4 for addmm: the option table), and may be any strided view, even one of the inputs. */
+ * must have the result's dtype and shape (else an error naming the out
+ * argument: 3, or 4 for addmm, the option table) and may be any strided
+ * view, even of one of the inputs. */
 
 /* torch.matmul: 1-D · 1-D → 0-D (dot); 2-D · 2-D; 1-D · 2-D (a as a row,
  * the row dim dropped from the result); 2-D · 1-D; and batches (..., m, k) ·

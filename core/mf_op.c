@@ -149,6 +149,13 @@ mf_status mf_op_run_into(mf_op_id id, int n_in, mf_tensor *const *in, const mf_o
         return mf_error_set(MF_EINVAL, out_arg, "%s is a view: it has no out= form", op->name);
     for (int k = 0; k < op->n_out; k++) {
         const mf_tensor *o = out[k];
+        if (o && mf_tensor_is_self_overlapping(o)) {
+            char a1[MF_SHAPE_STRLEN];
+            return mf_error_set(MF_EINVAL, out_arg,
+                                "%s: cannot write into an expanded %s tensor: several elements "
+                                "share one memory location (clone it first)",
+                                op->name, mf_shape_str(a1, sizeof a1, o->ndim, o->shape));
+        }
         int dtype_ok = o && (o->dtype == l[k].dtype || ((op->flags & MF_OPF_ELEMENTWISE) &&
                                                         mf_dtype_can_cast(l[k].dtype, o->dtype)));
         int same = o && dtype_ok && o->ndim == l[k].ndim &&

@@ -236,12 +236,15 @@ static mf_status elem_infer(const mf_op *op, const elem_desc *d, const mf_op_arg
         return 0;                                                                   \
     }
 
-#define BINARY_KERNEL(NAME, T, TY, EXPR)                                           \
+/* SETUP runs once per call of the inner loop (hoists parameters out of it). */
+#define BINARY_KERNEL(NAME, T, TY, EXPR) BINARY_KERNEL_SETUP(NAME, T, TY, , EXPR)
+#define BINARY_KERNEL_SETUP(NAME, T, TY, SETUP, EXPR)                              \
     static int NAME(int64_t n, char **p, const int64_t *s, void *vctx)             \
     {                                                                               \
         kctx *K = vctx;                                                             \
         const mf_op_params *P = K->p;                                               \
         (void)P;                                                                    \
+        SETUP;                                                                      \
         const int64_t z = (int64_t)sizeof(T);                                       \
         if (s[0] == (int64_t)sizeof(TY) && s[1] == z && s[2] == z) {               \
             TY *y = (TY *)(void *)p[0];                                             \
@@ -378,8 +381,10 @@ ELEM_OP(logical_not, "logical_not", 1, 0, OUT_BOOL, 0, {[MF_BOOL] = logical_not_
     {NAME##_f32, NAME##_f64, NAME##_i64, NAME##_b}
 
 /* add computes a + alpha * b (alpha = scalars[0]); sub is add with -alpha */
-BINARY_ALL(add, a + (float)P->scalars[0] * b, a + P->scalars[0] * b,
-           a + (int64_t)P->scalars[0] * b)
+BINARY_KERNEL_SETUP(add_f32, float, float, const float al = (float)P->scalars[0], a + al * b)
+BINARY_KERNEL_SETUP(add_f64, double, double, const double al = P->scalars[0], a + al * b)
+BINARY_KERNEL_SETUP(add_i64, int64_t, int64_t, const int64_t al = (int64_t)P->scalars[0],
+                    a + al * b)
 ELEM_OP(add, "add", 2, D, OUT_SAME, 0, ALL_KERNELS(add))
 BINARY_ALL(mul, a * b, a * b, a * b)
 ELEM_OP(mul, "mul", 2, D, OUT_SAME, 0, ALL_KERNELS(mul))

@@ -546,7 +546,8 @@ static mf_status addmm_geometry(const mf_op_args *args, mm_geom *g)
     double alpha = args->p->scalars[0], beta = args->p->scalars[1];
     if (g->out.dtype == MF_INT64 && (alpha != floor(alpha) || beta != floor(beta) ||
                                      fabs(alpha) > 9.0e15 || fabs(beta) > 9.0e15))
-        return mf_error_set(MF_EINVAL, 4, "alpha and beta must be integers for an int64 result, got %g and %g",
+        return mf_error_set(MF_EINVAL, 4,
+                            "alpha and beta must be integers for an int64 result, got %g and %g",
                             alpha, beta);
     return MF_OK;
 }
@@ -829,7 +830,8 @@ static mf_status forward_lstsq(const mf_op_args *args, mf_tensor *const *out)
             if (info < 0) return scratch_free(&s, lapack_bug("gelsd", info));
             if (info > 0) {
                 char where[WHERE_LEN];
-                return scratch_free(&s, mf_error_set(MF_EINVAL, 1, "least squares: the SVD did not converge%s",
+                return scratch_free(&s, mf_error_set(MF_EINVAL, 1,
+                                                     "least squares: the SVD did not converge%s",
                                                      batch_where(where, sizeof where, &g.bt, b)));
             }
         } else if (mn > 0) {
@@ -1148,7 +1150,8 @@ static mf_status outer_run(mf_tensor **out, mf_tensor *dst, mf_tensor *a, mf_ten
     st = mf_tensor_unsqueeze(&col, a, 1);
     if (st == MF_OK) st = mf_tensor_unsqueeze(&row, b, 0);
     if (st == MF_OK)
-        st = dst ? run2_into(MF_OP_MATMUL, dst, col, row, 3) : run2(MF_OP_MATMUL, out, col, row, NULL);
+        st = dst ? run2_into(MF_OP_MATMUL, dst, col, row, 3)
+                 : run2(MF_OP_MATMUL, out, col, row, NULL);
     mf_tensor_release(col);
     mf_tensor_release(row);
     return st;
@@ -1202,9 +1205,15 @@ mf_status mf_linalg_solve(mf_tensor **x, mf_tensor *a, mf_tensor *b)
     return run2(MF_OP_SOLVE, x, a, b, NULL);
 }
 
-mf_status mf_linalg_inv(mf_tensor **out, mf_tensor *a) { return mf_op_run1(MF_OP_INV, a, NULL, out); }
+mf_status mf_linalg_inv(mf_tensor **out, mf_tensor *a)
+{
+    return mf_op_run1(MF_OP_INV, a, NULL, out);
+}
 
-mf_status mf_linalg_det(mf_tensor **out, mf_tensor *a) { return mf_op_run1(MF_OP_DET, a, NULL, out); }
+mf_status mf_linalg_det(mf_tensor **out, mf_tensor *a)
+{
+    return mf_op_run1(MF_OP_DET, a, NULL, out);
+}
 
 mf_status mf_linalg_cholesky(mf_tensor **out, mf_tensor *a, int upper)
 {

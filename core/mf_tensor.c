@@ -207,6 +207,22 @@ int mf_tensor_same_storage(const mf_tensor *a, const mf_tensor *b)
     return a->storage == b->storage;
 }
 
+int mf_tensor_is_self_overlapping(const mf_tensor *t)
+{
+    for (int d = 0; d < t->ndim; d++)
+        if (t->stride[d] == 0 && t->shape[d] > 1) return 1;
+    return 0;
+}
+
+static mf_status refuse_overlapping(const mf_tensor *t, int arg)
+{
+    char s[MF_SHAPE_STRLEN];
+    return mf_error_set(MF_EINVAL, arg,
+                        "cannot write into an expanded %s tensor: several elements share one "
+                        "memory location (clone it first)",
+                        mf_shape_str(s, sizeof s, t->ndim, t->shape));
+}
+
 int mf_tensor_is_contiguous(const mf_tensor *t)
 {
     int64_t s = 1;
@@ -377,6 +393,7 @@ static_assert(MF_FLOAT32 == 0 && MF_FLOAT64 == 1 && MF_INT64 == 2 && MF_BOOL == 
 mf_status mf_tensor_copy_(mf_tensor *dst, const mf_tensor *src)
 {
     int64_t sstride[MF_MAX_DIMS];
+    if (mf_tensor_is_self_overlapping(dst)) return refuse_overlapping(dst, 1);
     if (mf_broadcast_strides(src, dst->ndim, dst->shape, sstride) != 0) {
         char a[MF_SHAPE_STRLEN], b[MF_SHAPE_STRLEN];
         return mf_error_set(MF_EINVAL, 2, "shape %s cannot be broadcast to %s",
@@ -440,6 +457,7 @@ static void fill_with(mf_tensor *t, mf_iter_fn fn, const void *value)
 
 mf_status mf_tensor_fill_(mf_tensor *t, double value)
 {
+    if (mf_tensor_is_self_overlapping(t)) return refuse_overlapping(t, 1);
     float f = (float)value;
     uint8_t b = value != 0;
     switch (t->dtype) {
@@ -455,6 +473,7 @@ mf_status mf_tensor_fill_(mf_tensor *t, double value)
 
 mf_status mf_tensor_fill_i64_(mf_tensor *t, int64_t value)
 {
+    if (mf_tensor_is_self_overlapping(t)) return refuse_overlapping(t, 1);
     if (t->dtype != MF_INT64) return mf_tensor_fill_(t, (double)value);
     fill_with(t, fill_i64, &value);
     return MF_OK;

@@ -61,6 +61,9 @@ mf_status mf_tensor_eye(mf_tensor **out, mf_dtype dt, int64_t n, int64_t m);
 int64_t mf_tensor_numel(const mf_tensor *t);
 size_t mf_tensor_nbytes(const mf_tensor *t);
 int mf_tensor_is_contiguous(const mf_tensor *t);
+/* Whether several elements share one memory location (an expanded view:
+ * a dim of size > 1 with stride 0). Such a tensor cannot be written to. */
+int mf_tensor_is_self_overlapping(const mf_tensor *t);
 /* Address of the first element. */
 static inline void *mf_tensor_data(const mf_tensor *t)
 {

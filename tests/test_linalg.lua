@@ -397,6 +397,9 @@ function TestAliases:test_addmm()
         local s2, v2 = ref_matmul(at, bt)
         check(o, s2, v2, TOL[dt], "out")
     end
+    -- k = 0: beta * c
+    lu.assertEquals(mf.addmm(mf.ones(2, 2), mf.ones(2, 0), mf.ones(0, 2), { beta = 3 }):totable(),
+        { { 3, 3 }, { 3, 3 } })
     -- beta = 0 ignores NaN in c
     local nan = mf.full({ 2, 2 }, 0 / 0)
     check(mf.addmm(nan, mf.eye(2), mf.eye(2), { beta = 0 }), { 2, 2 },

@@ -14,7 +14,8 @@
 static void no_more_args(lua_State *L, int arg)
 {
     if (!lua_isnone(L, arg))
-        luaL_argerror(L, arg, lua_pushfstring(L, "unexpected argument (%s)", luaL_typename(L, arg)));
+        luaL_argerror(L, arg,
+                      lua_pushfstring(L, "unexpected argument (%s)", luaL_typename(L, arg)));
 }
 
 /* The tensor of option `out` of the table at arg, or NULL. The table keeps

@@ -172,7 +172,8 @@ CTEST(matmul_views_without_copies_match_reference)
     const mf_dtype dts[] = {MF_FLOAT32, MF_FLOAT64, MF_INT64};
     for (int di = 0; di < 3; di++) {
         mf_dtype dt = dts[di];
-        mf_tensor *a = filled(dt, 2, (int64_t[]){6, 5}, 1), *b = filled(dt, 2, (int64_t[]){5, 7}, 2);
+        mf_tensor *a = filled(dt, 2, (int64_t[]){6, 5}, 1);
+        mf_tensor *b = filled(dt, 2, (int64_t[]){5, 7}, 2);
         mf_tensor *at, *bt, *an, *bn, *r, *ex, *row;
         /* transposed views: a^T a and b b^T */
         CHECK_OK(mf_tensor_transpose(&at, a, 0, 1));
@@ -208,6 +209,48 @@ CTEST(matmul_views_without_copies_match_reference)
         mf_tensor_release(row);
         mf_tensor_release(ex);
     }
+}
+
+/* The number of allocations `call` makes (it must succeed when none fails). */
+#define COUNT_ALLOCS(count, call)                                                           \
+    do {                                                                                    \
+        (count) = -1;                                                                       \
+        for (long n_ = 1; n_ < 64 && (count) < 0; n_++) {                                   \
+            mf_mem_fail_after(n_);                                                          \
+            mf_status st_ = (call);                                                         \
+            mf_mem_fail_after(0);                                                           \
+            if (st_ == MF_OK) (count) = n_ - 1;                                             \
+            mf_tensor_release(r);                                                           \
+            r = NULL;                                                                       \
+        }                                                                                   \
+    } while (0)
+
+/* A product of operands that BLAS can read in place allocates what a product
+ * of contiguous ones does (its result); a layout BLAS cannot read (stride-0
+ * rows) costs a copy, i.e. more allocations. */
+CTEST(matmul_views_are_not_copied)
+{
+    mf_tensor *a = filled(MF_FLOAT32, 2, (int64_t[]){6, 5}, 1), *at, *an, *ex, *row, *r = NULL;
+    mf_tensor *b = filled(MF_FLOAT32, 3, (int64_t[]){2, 6, 3}, 2), *bn, *ac, *bc;
+    CHECK_OK(mf_tensor_transpose(&at, a, 0, 1)); /* 5 x 6, column-major */
+    CHECK_OK(mf_tensor_narrow(&an, a, 1, 1, 3)); /* 6 x 3, row stride 5 */
+    CHECK_OK(mf_tensor_narrow(&bn, b, 1, 2, 3)); /* 2 x 3 x 3 batch, rows 3 apart */
+    CHECK_OK(mf_tensor_select(&row, a, 0, 0));
+    CHECK_OK(mf_tensor_expand(&ex, row, 2, (int64_t[]){6, 5})); /* stride 0 rows */
+    CHECK_OK(mf_tensor_clone(&ac, at));
+    CHECK_OK(mf_tensor_clone(&bc, ex));
+    long base, got;
+    COUNT_ALLOCS(base, mf_tensor_matmul(&r, ac, a)); /* contiguous operands */
+    CHECK(base >= 1);
+    mf_tensor *pairs[][2] = {{at, a}, {at, an}, {a, at}, {an, bn}, {ac, bc}};
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        COUNT_ALLOCS(got, mf_tensor_matmul(&r, pairs[i][0], pairs[i][1]));
+        CHECK_INT(got, base);
+    }
+    COUNT_ALLOCS(got, mf_tensor_matmul(&r, at, ex));
+    CHECK(got > base);
+    mf_tensor *objs[] = {a, at, an, ex, row, b, bn, ac, bc};
+    for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++) mf_tensor_release(objs[i]);
 }
 
 CTEST(matmul_batched_fold_and_loop_agree)
@@ -697,6 +740,7 @@ const ctest_case ctest_linalg[] = {
     CTEST_ENTRY(gemm_beta_zero_ignores_nan_and_k_zero_scales),
     CTEST_ENTRY(matmul_shapes_follow_torch),
     CTEST_ENTRY(matmul_views_without_copies_match_reference),
+    CTEST_ENTRY(matmul_views_are_not_copied),
     CTEST_ENTRY(matmul_batched_fold_and_loop_agree),
     CTEST_ENTRY(matmul_empty_dims),
     CTEST_ENTRY(matmul_promotes_and_int64_is_exact),
