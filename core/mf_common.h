@@ -88,6 +88,11 @@ void mf_free(void *p);
 
 /* Bytes currently allocated through mf_* (all threads). */
 size_t mf_mem_in_use(void);
+/* Large freed blocks are kept (up to 256 MB) for reuse by the next
+ * allocation of the same size; these report and release them. */
+size_t mf_mem_cached(void);
+int mf_mem_cache_enabled(void); /* 0 in AddressSanitizer builds */
+void mf_mem_trim(void);
 /* Test hook: the n-th allocation from now (1 = the next) fails; 0 disables. */
 void mf_mem_fail_after(long n);
 

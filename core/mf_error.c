@@ -1,6 +1,7 @@
 /* mf_error.c — the per-thread error record, dtype table and allocator. */
 #include "mf_common.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -96,12 +97,121 @@ static int mf_mem_should_fail(void)
     return 0;
 }
 
+/*
+ * Large blocks are kept for reuse when freed: a fresh multi-megabyte buffer
+ * costs a page fault per 4 KB page (and zeroing by the kernel), often more
+ * than the loop that fills it, while loops of tensor code allocate the same
+ * sizes again and again. Sizes are rounded to whole pages and a block is
+ * reused only for the same rounded size. At most MF_CACHE_BYTES are held;
+ * mf_mem_trim() returns them. Not under AddressSanitizer, so that it still
+ * sees every use after free.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define MF_CACHE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MF_CACHE 0
+#endif
+#endif
+#ifndef MF_CACHE
+#define MF_CACHE 1
+#endif
+#define MF_CACHE_MIN (256 * 1024)
+#define MF_CACHE_BYTES ((size_t)256 << 20)
+#define MF_CACHE_SLOTS 16
+
+static struct {
+    pthread_mutex_t lock;
+    void *base[MF_CACHE_SLOTS]; /* oldest first */
+    size_t total[MF_CACHE_SLOTS];
+    int n;
+    size_t bytes;
+} mf_cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static size_t block_total(size_t nbytes, size_t align)
+{
+    size_t total = (nbytes + align + align - 1) / align * align;
+    if (align == MF_ALIGN_BIG && total >= MF_CACHE_MIN) total = (total + 4095) / 4096 * 4096;
+    return total;
+}
+
+static void *cache_take(size_t total)
+{
+    void *base = NULL;
+    if (!MF_CACHE || total < MF_CACHE_MIN) return NULL;
+    pthread_mutex_lock(&mf_cache.lock);
+    for (int i = mf_cache.n - 1; i >= 0; i--) {
+        if (mf_cache.total[i] != total) continue;
+        base = mf_cache.base[i];
+        mf_cache.bytes -= total;
+        for (int k = i; k + 1 < mf_cache.n; k++) {
+            mf_cache.base[k] = mf_cache.base[k + 1];
+            mf_cache.total[k] = mf_cache.total[k + 1];
+        }
+        mf_cache.n--;
+        break;
+    }
+    pthread_mutex_unlock(&mf_cache.lock);
+    return base;
+}
+
+/* Keeps the block for reuse; returns 0 when it must be freed instead. */
+static int cache_put(void *base, size_t total)
+{
+    void *evicted[MF_CACHE_SLOTS];
+    int ne = 0, kept = 0;
+    if (!MF_CACHE || total < MF_CACHE_MIN || total > MF_CACHE_BYTES / 2) return 0;
+    pthread_mutex_lock(&mf_cache.lock);
+    while (mf_cache.n > 0 &&
+           (mf_cache.n == MF_CACHE_SLOTS || mf_cache.bytes + total > MF_CACHE_BYTES)) {
+        evicted[ne++] = mf_cache.base[0];
+        mf_cache.bytes -= mf_cache.total[0];
+        for (int k = 0; k + 1 < mf_cache.n; k++) {
+            mf_cache.base[k] = mf_cache.base[k + 1];
+            mf_cache.total[k] = mf_cache.total[k + 1];
+        }
+        mf_cache.n--;
+    }
+    mf_cache.base[mf_cache.n] = base;
+    mf_cache.total[mf_cache.n++] = total;
+    mf_cache.bytes += total;
+    kept = 1;
+    pthread_mutex_unlock(&mf_cache.lock);
+    for (int i = 0; i < ne; i++) free(evicted[i]);
+    return kept;
+}
+
+void mf_mem_trim(void)
+{
+    pthread_mutex_lock(&mf_cache.lock);
+    for (int i = 0; i < mf_cache.n; i++) free(mf_cache.base[i]);
+    mf_cache.n = 0;
+    mf_cache.bytes = 0;
+    pthread_mutex_unlock(&mf_cache.lock);
+}
+
+int mf_mem_cache_enabled(void) { return MF_CACHE; }
+
+size_t mf_mem_cached(void)
+{
+    pthread_mutex_lock(&mf_cache.lock);
+    size_t b = mf_cache.bytes;
+    pthread_mutex_unlock(&mf_cache.lock);
+    return b;
+}
+
 static void *mf_alloc_with(size_t nbytes, size_t align)
 {
     if (mf_mem_should_fail()) return NULL;
-    if (nbytes > SIZE_MAX - 2 * align) return NULL;
-    size_t total = (nbytes + align + align - 1) / align * align;
-    unsigned char *base = align <= MF_ALIGN_SMALL ? malloc(total) : aligned_alloc(align, total);
+    if (nbytes > SIZE_MAX - 2 * align - 4096) return NULL;
+    size_t total = block_total(nbytes, align);
+    unsigned char *base = cache_take(total);
+    if (!base)
+        base = align <= MF_ALIGN_SMALL ? malloc(total) : aligned_alloc(align, total);
+    if (!base) {
+        mf_mem_trim(); /* give the cached blocks back and try once more */
+        base = align <= MF_ALIGN_SMALL ? malloc(total) : aligned_alloc(align, total);
+    }
     if (!base) return NULL;
     unsigned char *p = base + align;
     mf_blockhdr *h = (mf_blockhdr *)(void *)(p - sizeof(mf_blockhdr));
@@ -135,7 +245,7 @@ void mf_free(void *p)
     unsigned char *q = p;
     mf_blockhdr *h = (mf_blockhdr *)(void *)(q - sizeof(mf_blockhdr));
     atomic_fetch_sub(&mf_mem_bytes, h->size);
-    free(q - h->back);
+    if (!cache_put(q - h->back, block_total(h->size, h->back))) free(q - h->back);
 }
 
 size_t mf_mem_in_use(void) { return atomic_load(&mf_mem_bytes); }

@@ -50,6 +50,23 @@ function TestMemory:test_close_and_free_release_immediately()
     collectgarbage("restart")
 end
 
+function TestMemory:test_large_blocks_are_reused_and_trimmed()
+    -- AddressSanitizer builds free every block at once, to catch use after free
+    lu.skipIf(not mf.mem_cache_enabled(), "no block cache in sanitizer builds")
+    mf.mem_trim()
+    lu.assertEquals(mf.mem_cached(), 0)
+    local t = mf.zeros(1000000) -- 4 MB: large enough to be kept when freed
+    t:free()
+    lu.assertTrue(mf.mem_cached() >= 4000000)
+    local before = mf.mem_cached()
+    local u = mf.ones(1000000) -- same size: takes the kept block
+    lu.assertTrue(mf.mem_cached() < before)
+    lu.assertEquals(u[1000000], 1) -- and it holds what it should
+    u:free()
+    mf.mem_trim()
+    lu.assertEquals(mf.mem_cached(), 0)
+end
+
 function TestMemory:test_allocation_failure_is_an_error()
     -- the n-th allocation fails: every constructor must raise, never crash
     for k = 1, 3 do

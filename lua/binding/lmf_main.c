@@ -40,6 +40,27 @@ static int l_mem_in_use(lua_State *L)
     return 1;
 }
 
+/* mf.mem_cached() → bytes of freed large blocks kept for reuse;
+ * mf.mem_trim() gives them back to the system. */
+static int l_mem_cached(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)mf_mem_cached());
+    return 1;
+}
+
+static int l_mem_cache_enabled(lua_State *L)
+{
+    lua_pushboolean(L, mf_mem_cache_enabled());
+    return 1;
+}
+
+static int l_mem_trim(lua_State *L)
+{
+    (void)L;
+    mf_mem_trim();
+    return 0;
+}
+
 /* Test hook: make the n-th core allocation from now fail. */
 static int l_fail_alloc_after(lua_State *L)
 {
@@ -75,6 +96,9 @@ static const luaL_Reg system_funcs[] = {
     {"blas_info", l_blas_info},
     {"clock", l_clock},
     {"mem_in_use", l_mem_in_use},
+    {"mem_cached", l_mem_cached},
+    {"mem_trim", l_mem_trim},
+    {"mem_cache_enabled", l_mem_cache_enabled},
     {"_fail_alloc_after", l_fail_alloc_after},
     {"ops", l_ops},
     {NULL, NULL},
