@@ -9,6 +9,7 @@
 
 #include "mf_iter.h"
 #include "mf_op.h"
+#include "mf_thread.h"
 
 /*
  * A new tensor is one allocation: its header, its storage record and, from
@@ -390,6 +391,87 @@ static const mf_iter_fn copy_kernels[MF_DTYPE_COUNT][MF_DTYPE_COUNT] = {
 static_assert(MF_FLOAT32 == 0 && MF_FLOAT64 == 1 && MF_INT64 == 2 && MF_BOOL == 3,
               "copy_kernels rows are in dtype order");
 
+/* Bytes per thread below which a copy stays on one thread. */
+#define COPY_GRAIN (1 << 20)
+
+typedef struct {
+    char *dst;
+    const char *src;
+} memcpy_job;
+
+static void memcpy_range(int64_t lo, int64_t hi, void *vj)
+{
+    memcpy_job *j = vj;
+    memcpy(j->dst + lo, j->src + lo, (size_t)(hi - lo));
+}
+
+/* A copy whose two innermost dims are contiguous in the destination and
+ * swapped (contiguous in the other dim) in the source: a transpose. Walking
+ * it row by row reads the source a column at a time; in tiles both sides
+ * stay in cache. */
+#define TILE 32
+
+static int is_transposing(const mf_iter *it, const size_t *el)
+{
+    int b = it->ndim - 1, a = it->ndim - 2;
+    return it->ndim >= 2 && it->stride[0][b] == (int64_t)el[0] &&
+           it->stride[1][a] == (int64_t)el[1] && it->stride[1][b] != (int64_t)el[1] &&
+           it->shape[a] >= TILE && it->shape[b] >= TILE;
+}
+
+typedef struct {
+    const mf_iter *it;
+    char **base;
+    mf_iter_fn fn;
+    void *ctx;
+    atomic_int stopped;
+} tile_job;
+
+/* Tile rows [lo, hi) of every outer position: tile row r covers rows
+ * r*TILE .. r*TILE+TILE-1 of the inner matrix of outer position r / ntr. */
+static void tile_range(int64_t lo, int64_t hi, void *vj)
+{
+    tile_job *j = vj;
+    const mf_iter *it = j->it;
+    int nd = it->ndim, a = nd - 2, b = nd - 1;
+    int64_t rows = it->shape[a], cols = it->shape[b], ntr = (rows + TILE - 1) / TILE;
+    for (int64_t t = lo; t < hi && !atomic_load(&j->stopped); t++) {
+        int64_t outer = t / ntr, i0 = (t % ntr) * TILE, i1 = i0 + TILE < rows ? i0 + TILE : rows;
+        char *p0[2];
+        for (int k = 0; k < 2; k++) {
+            p0[k] = j->base[k];
+            int64_t o = outer;
+            for (int d = a - 1; d >= 0; d--) {
+                p0[k] += (o % it->shape[d]) * it->stride[k][d];
+                o /= it->shape[d];
+            }
+        }
+        int64_t st[2] = {it->stride[0][b], it->stride[1][b]};
+        for (int64_t j0 = 0; j0 < cols; j0 += TILE) {
+            int64_t n = j0 + TILE < cols ? TILE : cols - j0;
+            for (int64_t i = i0; i < i1; i++) {
+                char *p[2] = {p0[0] + i * it->stride[0][a] + j0 * st[0],
+                              p0[1] + i * it->stride[1][a] + j0 * st[1]};
+                if (j->fn(n, p, st, j->ctx)) {
+                    atomic_store(&j->stopped, 1);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+static int run_tiled(const mf_iter *it, char **base, mf_iter_fn fn, void *ctx)
+{
+    int64_t outer = 1;
+    for (int d = 0; d < it->ndim - 2; d++) outer *= it->shape[d];
+    int64_t ntiles = outer * ((it->shape[it->ndim - 2] + TILE - 1) / TILE);
+    tile_job j = {it, base, fn, ctx, 0};
+    int64_t per_tile = TILE * it->shape[it->ndim - 1];
+    mf_parallel_for(ntiles, 1 + (COPY_GRAIN / 8) / per_tile, tile_range, &j);
+    return atomic_load(&j.stopped);
+}
+
 mf_status mf_tensor_copy_(mf_tensor *dst, const mf_tensor *src)
 {
     int64_t sstride[MF_MAX_DIMS];
@@ -418,11 +500,15 @@ mf_status mf_tensor_copy_(mf_tensor *dst, const mf_tensor *src)
     char *base[2] = {mf_tensor_data(dst), mf_tensor_data(src)};
     if (dst->dtype == src->dtype && it.ndim == 1 && it.stride[0][0] == (int64_t)el[0] &&
         it.stride[1][0] == (int64_t)el[1]) {
-        memcpy(base[0], base[1], (size_t)it.numel * el[0]); /* one contiguous block */
+        memcpy_job j = {base[0], base[1]};
+        mf_parallel_for((int64_t)((size_t)it.numel * el[0]), COPY_GRAIN, memcpy_range, &j);
         return MF_OK;
     }
     copy_ctx ctx = {0, 0};
-    if (mf_iter_run(&it, base, copy_kernels[dst->dtype][src->dtype], &ctx))
+    mf_iter_fn fn = copy_kernels[dst->dtype][src->dtype];
+    int stopped = is_transposing(&it, el) ? run_tiled(&it, base, fn, &ctx)
+                                          : mf_iter_run_parallel(&it, base, COPY_GRAIN / 8, fn, &ctx);
+    if (stopped)
         return mf_error_set(MF_EINVAL, 2, "value %g cannot be converted to int64", ctx.bad);
     return MF_OK;
 }
