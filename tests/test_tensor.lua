@@ -306,6 +306,21 @@ function TestViews:test_copy_fill_contiguous_clone()
     lu.assertEquals(big[2], 2^62 + 3)
 end
 
+function TestViews:test_large_transposing_copies()
+    -- big enough for the tiled copy (sizes not multiples of the tile)
+    local m = mf.arange(70 * 45, "float64"):view(70, 45)
+    local c = m:t():contiguous()
+    lu.assertTrue(c:is_contiguous())
+    check_all(c, function(j, i) return (i - 1) * 45 + (j - 1) end)
+    local b = mf.arange(3 * 40 * 50):view(3, 40, 50):transpose(2, 3):contiguous()
+    check_all(b, function(k, j, i) return (k - 1) * 2000 + (i - 1) * 50 + (j - 1) end)
+    local f = m:t():float() -- transposing and converting at once
+    lu.assertEquals(f:dtype(), "float32")
+    check_all(f, function(j, i) return (i - 1) * 45 + (j - 1) end)
+    local bad = mf.full({40, 40}, 0 / 0, "float64"):t()
+    assert_error(function() bad:long() end, "cannot be converted to int64")
+end
+
 function TestViews:test_conversions()
     local t = mf.tensor({1.7, -1.7, 2})
     lu.assertEquals(t:long():totable(), {1, -1, 2}) -- toward zero
