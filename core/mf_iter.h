@@ -41,6 +41,36 @@ int mf_iter_run_range(const mf_iter *it, char **base, int64_t lo, int64_t hi, mf
 int mf_iter_run_parallel(const mf_iter *it, char **base, int64_t grain, mf_iter_fn fn,
                          void *ctx);
 
+/* A row-major walk over the elements of one tensor, for loops that need
+ * each element's position: `off` is the current element's offset (in
+ * elements) from the first; idx its index. A 0-D tensor has one element. */
+typedef struct mf_walk {
+    int nd;
+    int64_t shape[MF_MAX_DIMS], stride[MF_MAX_DIMS], idx[MF_MAX_DIMS];
+    int64_t off;
+} mf_walk;
+
+static inline void mf_walk_init(mf_walk *w, const mf_tensor *t)
+{
+    w->nd = t->ndim;
+    w->off = 0;
+    for (int d = 0; d < t->ndim; d++) {
+        w->shape[d] = t->shape[d];
+        w->stride[d] = t->stride[d];
+        w->idx[d] = 0;
+    }
+}
+
+static inline void mf_walk_next(mf_walk *w)
+{
+    for (int d = w->nd - 1; d >= 0; d--) {
+        w->off += w->stride[d];
+        if (++w->idx[d] < w->shape[d]) return;
+        w->off -= w->stride[d] * w->shape[d];
+        w->idx[d] = 0;
+    }
+}
+
 /* Element strides of `t` broadcast to (ndim, shape); -1 if incompatible. */
 int mf_broadcast_strides(const mf_tensor *t, int ndim, const int64_t *shape,
                          int64_t *stride_out);

@@ -31,35 +31,6 @@ static void set_layout(mf_layout *l, mf_dtype dt, int ndim, const int64_t *shape
     for (int d = 0; d < ndim; d++) l->shape[d] = shape[d];
 }
 
-/* A walk over the elements of a tensor in row-major order (element offsets
- * from its first element). Works for 0-D tensors (one element). */
-typedef struct {
-    int nd;
-    int64_t shape[MF_MAX_DIMS], stride[MF_MAX_DIMS], idx[MF_MAX_DIMS];
-    int64_t off;
-} walk;
-
-static void walk_init(walk *w, const mf_tensor *t)
-{
-    w->nd = t->ndim;
-    w->off = 0;
-    for (int d = 0; d < t->ndim; d++) {
-        w->shape[d] = t->shape[d];
-        w->stride[d] = t->stride[d];
-        w->idx[d] = 0;
-    }
-}
-
-static void walk_next(walk *w)
-{
-    for (int d = w->nd - 1; d >= 0; d--) {
-        w->off += w->stride[d];
-        if (++w->idx[d] < w->shape[d]) return;
-        w->off -= w->stride[d] * w->shape[d];
-        w->idx[d] = 0;
-    }
-}
-
 static int elem_nonzero(mf_dtype dt, const char *p)
 {
     switch (dt) {
@@ -514,9 +485,9 @@ static mf_status forward_nonzero(const mf_op_args *a, mf_tensor *const *outs)
     size_t es = mf_dtype_size(t->dtype);
     const char *x = mf_tensor_data(t);
     int64_t *o = mf_tensor_data(out);
-    walk w;
-    walk_init(&w, t);
-    for (int64_t i = 0; i < numel; i++, walk_next(&w)) {
+    mf_walk w;
+    mf_walk_init(&w, t);
+    for (int64_t i = 0; i < numel; i++, mf_walk_next(&w)) {
         if (!elem_nonzero(t->dtype, x + w.off * (int64_t)es)) continue;
         if (row == out->shape[0]) /* the data changed since infer */
             return mf_error_set(MF_ESTATE, 1, "nonzero: the input changed while running");
@@ -616,11 +587,11 @@ static mf_status forward_histc(const mf_op_args *a, mf_tensor *const *outs)
     int64_t bins = out->shape[0], numel = mf_tensor_numel(t);
     double lo = a->p->scalars[0], hi = a->p->scalars[1];
     const char *x = mf_tensor_data(t);
-    walk w;
+    mf_walk w;
     if (lo == 0 && hi == 0) { /* the range of the data, NaNs left out */
         int any = 0;
-        walk_init(&w, t);
-        for (int64_t i = 0; i < numel; i++, walk_next(&w)) {
+        mf_walk_init(&w, t);
+        for (int64_t i = 0; i < numel; i++, mf_walk_next(&w)) {
             double v = mf_load(t->dtype, x, w.off);
             if (isnan(v)) continue;
             if (!any || v < lo) lo = v;
@@ -638,8 +609,8 @@ static mf_status forward_histc(const mf_op_args *a, mf_tensor *const *outs)
     if (st) return st;
     char *o = mf_tensor_data(out);
     int64_t os = out->stride[0];
-    walk_init(&w, t);
-    for (int64_t i = 0; i < numel; i++, walk_next(&w)) {
+    mf_walk_init(&w, t);
+    for (int64_t i = 0; i < numel; i++, mf_walk_next(&w)) {
         double v = mf_load(t->dtype, x, w.off);
         if (!(v >= lo && v <= hi)) continue; /* NaN too */
         double f = (v - lo) * (double)bins / (hi - lo);

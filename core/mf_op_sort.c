@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "mf_iter.h"
 #include "mf_op_impl.h"
 #include "mf_select.h"
 #include "mf_thread.h"
@@ -301,35 +302,6 @@ static mf_status forward_sort(const mf_op_args *a, mf_tensor *const *outs)
 const mf_op mf_oprec_sort = {"sort", 1, 2, MF_OPF_DIFF, infer_sort, forward_sort, NULL};
 
 /* ---------------------------------------------------------------- unique_consecutive */
-/* Row-major walk over the elements of a tensor (offsets in elements from its
- * first element); 0-D tensors have one element. */
-typedef struct {
-    int nd;
-    int64_t shape[MF_MAX_DIMS], stride[MF_MAX_DIMS], idx[MF_MAX_DIMS];
-    int64_t off;
-} walk;
-
-static void walk_init(walk *w, const mf_tensor *t)
-{
-    w->nd = t->ndim;
-    w->off = 0;
-    for (int d = 0; d < t->ndim; d++) {
-        w->shape[d] = t->shape[d];
-        w->stride[d] = t->stride[d];
-        w->idx[d] = 0;
-    }
-}
-
-static void walk_next(walk *w)
-{
-    for (int d = w->nd - 1; d >= 0; d--) {
-        w->off += w->stride[d];
-        if (++w->idx[d] < w->shape[d]) return;
-        w->off -= w->stride[d] * w->shape[d];
-        w->idx[d] = 0;
-    }
-}
-
 /* Equality of two elements as values: -0.0 == 0.0 and NaN ~= NaN (IEEE). */
 static int same_value(mf_dtype dt, const char *x, const char *y)
 {
@@ -346,9 +318,9 @@ static int64_t count_runs(const mf_tensor *t)
     int64_t numel = mf_tensor_numel(t), runs = 0, prev = 0;
     size_t es = mf_dtype_size(t->dtype);
     const char *x = mf_tensor_data(t);
-    walk w;
-    walk_init(&w, t);
-    for (int64_t i = 0; i < numel; i++, walk_next(&w)) {
+    mf_walk w;
+    mf_walk_init(&w, t);
+    for (int64_t i = 0; i < numel; i++, mf_walk_next(&w)) {
         if (i == 0 || !same_value(t->dtype, x + prev * (int64_t)es, x + w.off * (int64_t)es)) runs++;
         prev = w.off;
     }
@@ -382,10 +354,10 @@ static mf_status forward_unique_consecutive(const mf_op_args *a, mf_tensor *cons
     char *v = mf_tensor_data(vals);
     int64_t *iv = mf_tensor_data(inv), *cn = mf_tensor_data(cnt);
     int64_t vs = vals->stride[0], cs = cnt->stride[0];
-    walk w, wi;
-    walk_init(&w, t);
-    walk_init(&wi, inv);
-    for (int64_t i = 0; i < numel; i++, walk_next(&w), walk_next(&wi)) {
+    mf_walk w, wi;
+    mf_walk_init(&w, t);
+    mf_walk_init(&wi, inv);
+    for (int64_t i = 0; i < numel; i++, mf_walk_next(&w), mf_walk_next(&wi)) {
         const char *cur = x + w.off * (int64_t)es;
         if (i == 0 || !same_value(t->dtype, x + prev * (int64_t)es, cur)) {
             if (++run >= vals->shape[0]) /* the data changed since infer */

@@ -75,6 +75,11 @@ void **lmf_newbox(lua_State *L);
 void lmf_checkopts(lua_State *L, int arg, const char *const *keys);
 /* Option field of the table at `arg` (pushed; returns its type). */
 int lmf_getopt(lua_State *L, int arg, const char *key);
+/* Option `key` of the table at `arg` (def when absent or no table), checked
+ * for its type; nothing is left on the stack. */
+int64_t lmf_optinteger(lua_State *L, int arg, const char *key, int64_t def);
+double lmf_optnumber(lua_State *L, int arg, const char *key, double def);
+int lmf_optboolean(lua_State *L, int arg, const char *key, int def);
 
 /* ------------------------------------------------------------------ modules */
 /* Each binding file registers its functions into the module table (stack

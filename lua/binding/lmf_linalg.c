@@ -35,29 +35,6 @@ static mf_tensor *opt_out(lua_State *L, int arg)
     return o;
 }
 
-static int opt_bool(lua_State *L, int arg, const char *key, int def)
-{
-    int ty = lmf_getopt(L, arg, key), v = def;
-    if (ty == LUA_TBOOLEAN) v = lua_toboolean(L, -1);
-    else if (ty != LUA_TNIL)
-        luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be a boolean, got %s", key,
-                                              luaL_typename(L, -1)));
-    lua_pop(L, 1);
-    return v;
-}
-
-static double opt_number(lua_State *L, int arg, const char *key, double def)
-{
-    int ty = lmf_getopt(L, arg, key);
-    double v = def;
-    if (ty == LUA_TNUMBER) v = (double)lua_tonumber(L, -1);
-    else if (ty != LUA_TNIL)
-        luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be a number, got %s", key,
-                                              luaL_typename(L, -1)));
-    lua_pop(L, 1);
-    return v;
-}
-
 /* Index of `key`'s string value among `names` (def when absent); `expected`
  * lists them for the error message. */
 static int opt_choice(lua_State *L, int arg, const char *key, const char *const *names,
@@ -114,7 +91,7 @@ static int l_addmm(lua_State *L)
     mf_tensor *c = lmf_checktensor(L, 1), *a = lmf_checktensor(L, 2), *b = lmf_checktensor(L, 3);
     lmf_checkopts(L, 4, keys);
     no_more_args(L, 5);
-    double alpha = opt_number(L, 4, "alpha", 1), beta = opt_number(L, 4, "beta", 1);
+    double alpha = lmf_optnumber(L, 4, "alpha", 1), beta = lmf_optnumber(L, 4, "beta", 1);
     mf_tensor *o = opt_out(L, 4);
     if (o) {
         lmf_check(L, mf_tensor_addmm_into(o, c, a, b, alpha, beta));
@@ -157,7 +134,7 @@ static int l_cholesky(lua_State *L)
     mf_tensor *a = lmf_checktensor(L, 1);
     lmf_checkopts(L, 2, keys);
     no_more_args(L, 3);
-    int upper = opt_bool(L, 2, "upper", 0);
+    int upper = lmf_optboolean(L, 2, "upper", 0);
     NEW_TENSOR(L, mf_linalg_cholesky(out, a, upper));
     return 1;
 }
@@ -184,7 +161,7 @@ static int l_svd(lua_State *L)
     mf_tensor *a = lmf_checktensor(L, 1);
     lmf_checkopts(L, 2, keys);
     no_more_args(L, 3);
-    int full = opt_bool(L, 2, "full_matrices", 0);
+    int full = lmf_optboolean(L, 2, "full_matrices", 0);
     mf_tensor **u = lmf_newtensor(L), **s = lmf_newtensor(L), **vh = lmf_newtensor(L);
     lmf_check(L, mf_linalg_svd(u, s, vh, a, full));
     lmf_account(L);
@@ -213,7 +190,7 @@ static int l_lstsq(lua_State *L)
     mf_tensor *a = lmf_checktensor(L, 1), *b = lmf_checktensor(L, 2);
     lmf_checkopts(L, 3, keys);
     no_more_args(L, 4);
-    double rcond = opt_number(L, 3, "rcond", -1);
+    double rcond = lmf_optnumber(L, 3, "rcond", -1);
     if (lmf_getopt(L, 3, "rcond") != LUA_TNIL && !(rcond >= 0))
         luaL_argerror(L, 3, "option 'rcond' must be >= 0");
     lua_pop(L, 1);

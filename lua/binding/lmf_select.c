@@ -35,47 +35,6 @@ static int dim_from(lua_State *L, int arg, lua_Integer v, int ndim, int extra, c
     return (int)(v > 0 ? v - 1 : v + n);
 }
 
-/* Option `key` of the table at `arg` as an integer (def when absent). */
-static int64_t opt_integer(lua_State *L, int arg, const char *key, int64_t def)
-{
-    int ty = lmf_getopt(L, arg, key);
-    int64_t v = def;
-    if (ty != LUA_TNIL) {
-        int isint;
-        lua_Integer i = lua_tointegerx(L, -1, &isint);
-        if (!isint)
-            luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be an integer, got %s", key,
-                                                  ty == LUA_TNUMBER ? "a fraction" : luaL_typename(L, -1)));
-        v = (int64_t)i;
-    }
-    lua_pop(L, 1);
-    return v;
-}
-
-static double opt_number(lua_State *L, int arg, const char *key, double def)
-{
-    int ty = lmf_getopt(L, arg, key);
-    double v = def;
-    if (ty == LUA_TNUMBER) v = (double)lua_tonumber(L, -1);
-    else if (ty != LUA_TNIL)
-        luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be a number, got %s", key,
-                                              luaL_typename(L, -1)));
-    lua_pop(L, 1);
-    return v;
-}
-
-static int opt_boolean(lua_State *L, int arg, const char *key, int def)
-{
-    int ty = lmf_getopt(L, arg, key);
-    int v = def;
-    if (ty == LUA_TBOOLEAN) v = lua_toboolean(L, -1);
-    else if (ty != LUA_TNIL)
-        luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be a boolean, got %s", key,
-                                              luaL_typename(L, -1)));
-    lua_pop(L, 1);
-    return v;
-}
-
 /* At `arg`: nothing, an integer dim, or an option table (keys checked) whose
  * field 'dim' is the dim; default `def` (a Lua dim). Returns the 0-based dim
  * for a tensor of ndim dims. */
@@ -85,7 +44,7 @@ static int dim_or_opts(lua_State *L, int arg, int ndim, lua_Integer def, const c
     if (!lua_isnoneornil(L, arg) && lua_type(L, arg) != LUA_TTABLE)
         luaL_typeerror(L, arg, "dim or option table");
     lmf_checkopts(L, arg, keys);
-    return dim_from(L, arg, (lua_Integer)opt_integer(L, arg, "dim", def), ndim, 0, "option 'dim': ");
+    return dim_from(L, arg, (lua_Integer)lmf_optinteger(L, arg, "dim", def), ndim, 0, "option 'dim': ");
 }
 
 /* Integers given as arguments from `arg` on, or as one table at `arg` (at
@@ -346,8 +305,8 @@ static int sort_args(lua_State *L, mf_tensor *t, int *desc)
     int d = dim_or_opts(L, 2, t->ndim ? t->ndim : 1, -1, sort_keys);
     *desc = 0;
     if (lua_type(L, 2) == LUA_TTABLE) {
-        *desc = opt_boolean(L, 2, "descending", 0);
-        opt_boolean(L, 2, "stable", 1); /* checked; the sort is always stable */
+        *desc = lmf_optboolean(L, 2, "descending", 0);
+        lmf_optboolean(L, 2, "stable", 1); /* checked; the sort is always stable */
     }
     no_more_args(L, 3);
     return d;
@@ -389,8 +348,8 @@ static int l_topk(lua_State *L)
     int d = dim_or_opts(L, 3, t->ndim ? t->ndim : 1, -1, topk_keys);
     int largest = 1;
     if (lua_type(L, 3) == LUA_TTABLE) {
-        largest = opt_boolean(L, 3, "largest", 1);
-        opt_boolean(L, 3, "sorted", 1); /* checked; the result is always sorted */
+        largest = lmf_optboolean(L, 3, "largest", 1);
+        lmf_optboolean(L, 3, "sorted", 1); /* checked; the result is always sorted */
     }
     no_more_args(L, 4);
     int64_t n = t->ndim ? t->shape[d] : 1;
@@ -415,9 +374,9 @@ static int unique_common(lua_State *L, unique_fn fn, const char *const *keys)
     if (lmf_getopt(L, 2, "dim") != LUA_TNIL)
         luaL_argerror(L, 2, "option 'dim' is not supported (unique works on the flattened tensor)");
     lua_pop(L, 1);
-    if (keys[0][0] == 's') opt_boolean(L, 2, "sorted", 1); /* checked; always sorted */
-    int want_inv = opt_boolean(L, 2, "return_inverse", 0);
-    int want_cnt = opt_boolean(L, 2, "return_counts", 0);
+    if (keys[0][0] == 's') lmf_optboolean(L, 2, "sorted", 1); /* checked; always sorted */
+    int want_inv = lmf_optboolean(L, 2, "return_inverse", 0);
+    int want_cnt = lmf_optboolean(L, 2, "return_counts", 0);
     mf_tensor **v = lmf_newtensor(L);
     mf_tensor **inv = want_inv ? lmf_newtensor(L) : NULL;
     mf_tensor **cnt = want_cnt ? lmf_newtensor(L) : NULL;
@@ -491,7 +450,7 @@ static int l_nonzero(lua_State *L)
     mf_tensor *t = lmf_checktensor(L, 1);
     lmf_checkopts(L, 2, nonzero_keys);
     no_more_args(L, 3);
-    int as_tuple = opt_boolean(L, 2, "as_tuple", 0);
+    int as_tuple = lmf_optboolean(L, 2, "as_tuple", 0);
     if (as_tuple && t->ndim == 0) { /* as PyTorch: a scalar counts as 1-D */
         mf_tensor **v = lmf_newtensor(L);
         lmf_check(L, mf_tensor_view_as(v, t, 1, (int64_t[]){1}));
@@ -560,7 +519,7 @@ static int l_bincount(lua_State *L)
                                                 luaL_typename(L, -1)));
     }
     lua_pop(L, 1); /* w stays referenced by the option table */
-    int64_t minlength = opt_integer(L, 2, "minlength", 0);
+    int64_t minlength = lmf_optinteger(L, 2, "minlength", 0);
     mf_tensor **slot = lmf_newtensor(L);
     lmf_check_map(L, mf_tensor_bincount(slot, t, w, minlength), map, 3);
     lmf_account(L);
@@ -576,8 +535,8 @@ static int l_histc(lua_State *L)
     mf_tensor *t = lmf_checktensor(L, 1);
     lmf_checkopts(L, 2, histc_keys);
     no_more_args(L, 3);
-    int64_t bins = opt_integer(L, 2, "bins", 100);
-    double lo = opt_number(L, 2, "min", 0), hi = opt_number(L, 2, "max", 0);
+    int64_t bins = lmf_optinteger(L, 2, "bins", 100);
+    double lo = lmf_optnumber(L, 2, "min", 0), hi = lmf_optnumber(L, 2, "max", 0);
     mf_tensor **slot = lmf_newtensor(L);
     lmf_check_map(L, mf_tensor_histc(slot, t, bins, lo, hi), map, 4);
     lmf_account(L);

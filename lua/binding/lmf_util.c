@@ -344,3 +344,44 @@ int lmf_getopt(lua_State *L, int arg, const char *key)
     }
     return lua_getfield(L, arg, key);
 }
+
+/* Option `key` of the table at `arg` as an integer (def when absent). */
+int64_t lmf_optinteger(lua_State *L, int arg, const char *key, int64_t def)
+{
+    int ty = lmf_getopt(L, arg, key);
+    int64_t v = def;
+    if (ty != LUA_TNIL) {
+        int isint;
+        lua_Integer i = lua_tointegerx(L, -1, &isint);
+        if (!isint)
+            luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be an integer, got %s", key,
+                                                  ty == LUA_TNUMBER ? "a fraction" : luaL_typename(L, -1)));
+        v = (int64_t)i;
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+double lmf_optnumber(lua_State *L, int arg, const char *key, double def)
+{
+    int ty = lmf_getopt(L, arg, key);
+    double v = def;
+    if (ty == LUA_TNUMBER) v = (double)lua_tonumber(L, -1);
+    else if (ty != LUA_TNIL)
+        luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be a number, got %s", key,
+                                              luaL_typename(L, -1)));
+    lua_pop(L, 1);
+    return v;
+}
+
+int lmf_optboolean(lua_State *L, int arg, const char *key, int def)
+{
+    int ty = lmf_getopt(L, arg, key);
+    int v = def;
+    if (ty == LUA_TBOOLEAN) v = lua_toboolean(L, -1);
+    else if (ty != LUA_TNIL)
+        luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be a boolean, got %s", key,
+                                              luaL_typename(L, -1)));
+    lua_pop(L, 1);
+    return v;
+}
