@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "mf_autograd.h"
 #include "mf_op_impl.h"
 
 static const mf_op *const mf_ops[] = {
@@ -124,10 +125,11 @@ mf_status mf_op_run(mf_op_id id, int n_in, mf_tensor *const *in, const mf_op_par
     for (int k = 0; k < n_out; k++) out[k] = NULL;
     mf_status st = prepare(op, id, &a, l);
     if (st) return st;
-    if (op->flags & MF_OPF_VIEW) return mf_tensor_view(out, in[0], &l[0]);
-    for (int k = 0; k < n_out && st == MF_OK; k++)
+    if (op->flags & MF_OPF_VIEW) st = mf_tensor_view(out, in[0], &l[0]);
+    for (int k = 0; k < n_out && st == MF_OK && !(op->flags & MF_OPF_VIEW); k++)
         st = mf_tensor_new(&out[k], l[k].dtype, l[k].ndim, l[k].shape);
-    if (st == MF_OK) st = op->forward(&a, out);
+    if (st == MF_OK && !(op->flags & MF_OPF_VIEW)) st = op->forward(&a, out);
+    if (st == MF_OK) st = mf_autograd_record(id, &a, out, n_out);
     if (st) {
         for (int k = 0; k < n_out; k++) {
             mf_tensor_release(out[k]);
@@ -169,6 +171,17 @@ mf_status mf_op_run_into(mf_op_id id, int n_in, mf_tensor *const *in, const mf_o
                                 mf_dtype_name(o->dtype),
                                 mf_shape_str(a2, sizeof a2, o->ndim, o->shape));
         }
+    }
+    if (mf_grad_enabled() && (op->flags & MF_OPF_DIFF))
+        for (int i = 0; i < n_in; i++)
+            if (in[i]->requires_grad)
+                return mf_error_set(MF_EINVAL, out_arg,
+                                    "%s: out= and in-place forms do not record gradients; an "
+                                    "input requires grad (use the out-of-place form, or no_grad)",
+                                    op->name);
+    for (int k = 0; k < op->n_out; k++) {
+        st = mf_autograd_check_inplace(out[k], out_arg);
+        if (st) return st;
     }
     return op->forward(&a, out);
 }

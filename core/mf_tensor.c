@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mf_autograd.h"
 #include "mf_iter.h"
 #include "mf_op.h"
 #include "mf_thread.h"
@@ -21,6 +22,7 @@ struct mf_storage {
     void *data;
     size_t nbytes;
     atomic_long refs;
+    atomic_ulong version; /* in-place writes so far */
     void *block; /* the allocation holding the storage record and the data */
 };
 
@@ -103,6 +105,7 @@ mf_status mf_tensor_new(mf_tensor **out, mf_dtype dt, int ndim, const int64_t *s
     s->nbytes = nbytes;
     s->block = block;
     atomic_init(&s->refs, 1);
+    atomic_init(&s->version, 0);
     t->storage = s;
     t->base = data;
     t->dtype = dt;
@@ -179,9 +182,21 @@ void mf_tensor_borrow_scalar(mf_tensor *hdr, mf_dtype dt, void *value)
     hdr->refs = 1;
 }
 
+unsigned long mf_tensor_version(const mf_tensor *t)
+{
+    return t->storage ? atomic_load(&t->storage->version) : 0;
+}
+
+void mf_tensor_bump_version(mf_tensor *t)
+{
+    if (t->storage) atomic_fetch_add(&t->storage->version, 1);
+}
+
 void mf_tensor_release(mf_tensor *t)
 {
     if (!t || !t->storage || --t->refs > 0) return; /* borrowed: nothing to free */
+    mf_tensor_release(t->grad);
+    mf_node_release(t->grad_fn);
     mf_storage *s = t->storage;
     int embedded = t->embedded;
     if (!embedded) mf_free(t);
@@ -301,6 +316,8 @@ mf_status mf_tensor_set(mf_tensor *t, const int64_t *idx, double v)
     if (st) return st;
     if (t->dtype == MF_INT64 && !fits_i64(v))
         return mf_error_set(MF_EINVAL, t->ndim + 2, "%g does not fit in int64", v);
+    st = mf_autograd_check_inplace(t, 1);
+    if (st) return st;
     mf_store(t->dtype, t->base, o, v);
     return MF_OK;
 }
@@ -309,6 +326,7 @@ mf_status mf_tensor_set_i64(mf_tensor *t, const int64_t *idx, int64_t v)
 {
     int64_t o;
     mf_status st = element_offset(t, idx, &o);
+    if (st == MF_OK) st = mf_autograd_check_inplace(t, 1);
     if (st) return st;
     if (t->dtype == MF_INT64) ((int64_t *)t->base)[o] = v;
     else mf_store(t->dtype, t->base, o, (double)v);
@@ -476,6 +494,8 @@ mf_status mf_tensor_copy_(mf_tensor *dst, const mf_tensor *src)
 {
     int64_t sstride[MF_MAX_DIMS];
     if (mf_tensor_is_self_overlapping(dst)) return refuse_overlapping(dst, 1);
+    mf_status ag = mf_autograd_check_inplace(dst, 1);
+    if (ag) return ag;
     if (mf_broadcast_strides(src, dst->ndim, dst->shape, sstride) != 0) {
         char a[MF_SHAPE_STRLEN], b[MF_SHAPE_STRLEN];
         return mf_error_set(MF_EINVAL, 2, "shape %s cannot be broadcast to %s",
@@ -544,6 +564,8 @@ static void fill_with(mf_tensor *t, mf_iter_fn fn, const void *value)
 mf_status mf_tensor_fill_(mf_tensor *t, double value)
 {
     if (mf_tensor_is_self_overlapping(t)) return refuse_overlapping(t, 1);
+    mf_status ag = mf_autograd_check_inplace(t, 1);
+    if (ag) return ag;
     float f = (float)value;
     uint8_t b = value != 0;
     switch (t->dtype) {
@@ -561,6 +583,8 @@ mf_status mf_tensor_fill_i64_(mf_tensor *t, int64_t value)
 {
     if (mf_tensor_is_self_overlapping(t)) return refuse_overlapping(t, 1);
     if (t->dtype != MF_INT64) return mf_tensor_fill_(t, (double)value);
+    mf_status ag = mf_autograd_check_inplace(t, 1);
+    if (ag) return ag;
     fill_with(t, fill_i64, &value);
     return MF_OK;
 }

@@ -27,6 +27,11 @@ typedef struct mf_tensor {
     int64_t stride[MF_MAX_DIMS];  /* in elements; 0 for broadcast dims */
     long refs;
     int embedded;                 /* allocated with its storage (see mf_tensor.c) */
+    /* autograd (mf_autograd.h) */
+    int requires_grad;
+    int out_index;                /* which output of grad_fn this tensor is */
+    struct mf_tensor *grad;       /* accumulated gradient of a leaf (owned) */
+    struct mf_node *grad_fn;      /* the recorded op that made it (owned reference) */
 } mf_tensor;
 
 /* Shape, strides and offset of a tensor to be made (see mf_op.h). */
@@ -69,6 +74,10 @@ static inline void *mf_tensor_data(const mf_tensor *t)
 {
     return (char *)t->base + (size_t)t->offset * mf_dtype_size(t->dtype);
 }
+/* The version of a tensor's storage: bumped by every in-place write, so that
+ * autograd can tell when a value it saved has changed. */
+unsigned long mf_tensor_version(const mf_tensor *t);
+void mf_tensor_bump_version(mf_tensor *t);
 /* Bytes of the storage (shared by all views of it). */
 size_t mf_storage_nbytes(const mf_storage *s);
 int mf_tensor_same_storage(const mf_tensor *a, const mf_tensor *b);

@@ -5,6 +5,7 @@
 #ifndef MOONFORGE_H
 #define MOONFORGE_H
 
+#include "mf_autograd.h"
 #include "mf_common.h"
 #include "mf_format.h"
 #include "mf_iter.h"

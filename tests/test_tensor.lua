@@ -144,7 +144,8 @@ function TestConstruction:test_bad_input()
     assert_error(function() mf.full({2}, 1.5, "int64") end, "not an integer")
     assert_error(function() mf.arange(0, 1, 0) end, "step must be finite and nonzero")
     assert_error(function() mf.linspace(0, 1, -2) end, "steps must be >= 0")
-    assert_error(function() mf.ones(2, {requires_grad = true}) end, "requires_grad")
+    assert_error(function() mf.ones(2, {dtype = "int64", requires_grad = true}) end,
+                 "only float tensors can require grad")
     assert_error(function() mf.zeros(2, 3, "float32", "extra") end, "unexpected argument")
     -- nesting deeper than 8 dims
     local deep = 1

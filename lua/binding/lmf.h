@@ -64,6 +64,9 @@ mf_tensor **lmf_checkindices(lua_State *L, int arg, int64_t size);
 mf_dtype lmf_checkdtype(lua_State *L, int arg);
 /* Optional trailing dtype: nothing (def), a dtype name, or {dtype=, requires_grad=}. */
 mf_dtype lmf_optdtype(lua_State *L, int arg, mf_dtype def);
+/* Ends a constructor whose new tensor is on top: applies requires_grad = true
+ * from the option table at `arg`, if any. Returns 1 (the tensor). */
+int lmf_finish_new(lua_State *L, int arg);
 /* Sizes given as numbers from `arg` on, or as one table at `arg`. Returns the
  * number of dims; *next is the first argument after them. `allow_infer`
  * admits -1 (view, reshape, expand). */
@@ -93,6 +96,12 @@ void lmf_open_random(lua_State *L, int mod);
 void lmf_open_math(lua_State *L, int mod, int methods);   /* lmf_math.c */
 void lmf_open_linalg(lua_State *L, int mod, int methods); /* lmf_linalg.c */
 void lmf_open_select(lua_State *L, int mod, int methods); /* lmf_select.c */
+void lmf_open_autograd(lua_State *L, int mod, int methods); /* lmf_autograd.c */
+/* Tensor properties t.grad, t.requires_grad, t.is_leaf, t.grad_fn: get
+ * pushes the value (nil for unknown keys); set (value at index 3) returns 0
+ * when `key` is not a settable property. */
+int lmf_autograd_get(lua_State *L, mf_tensor *t, const char *key);
+int lmf_autograd_set(lua_State *L, mf_tensor *t, const char *key);
 
 int luaopen_moonforge_core(lua_State *L);
 

@@ -33,7 +33,7 @@ static int rand_fill(lua_State *L, int normal)
     lmf_account(L);
     if (normal) lmf_check(L, mf_tensor_normal_(*slot, mf_rng_global(), 0.0, 1.0));
     else lmf_check(L, mf_tensor_uniform_(*slot, mf_rng_global(), 0.0, 1.0));
-    return 1;
+    return lmf_finish_new(L, next);
 }
 
 static int l_rand(lua_State *L) { return rand_fill(L, 0); }
@@ -64,7 +64,7 @@ static int l_randint(lua_State *L)
     lmf_check(L, mf_tensor_new(slot, dt, nd, shape));
     lmf_account(L);
     lmf_check(L, mf_tensor_randint_(*slot, mf_rng_global(), (int64_t)lo, (int64_t)hi));
-    return 1;
+    return lmf_finish_new(L, next);
 }
 
 /* mf.randperm(n [, dtype | opts]): a random permutation of 1..n (1-based, so
@@ -84,7 +84,7 @@ static int l_randperm(lua_State *L)
         lmf_check(L, mf_tensor_to(conv, *slot, dt));
         lmf_account(L);
     }
-    return 1;
+    return lmf_finish_new(L, 2);
 }
 
 static const luaL_Reg random_funcs[] = {

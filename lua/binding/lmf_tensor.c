@@ -120,7 +120,7 @@ static int l_tensor(lua_State *L)
     if (src) {
         if (lua_isnoneornil(L, 2)) dt = src->dtype;
         NEW_TENSOR(L, mf_tensor_to(out, src, dt));
-        return 1;
+        return lmf_finish_new(L, 2);
     }
     nested n;
     int first = lua_type(L, 1);
@@ -141,7 +141,7 @@ static int l_tensor(lua_State *L)
     lua_pushvalue(L, 1);
     nested_fill(L, 1, &n, *slot, 0, &k);
     lua_pop(L, 1);
-    return 1;
+    return lmf_finish_new(L, 2);
 }
 
 /* zeros / ones / empty (shape... | {shape} [, dtype | opts]) */
@@ -157,7 +157,7 @@ static int make_filled(lua_State *L, int how)
     else if (how == 1) lmf_check(L, mf_tensor_full(slot, dt, nd, shape, 1.0));
     else lmf_check(L, mf_tensor_new(slot, dt, nd, shape));
     lmf_account(L);
-    return 1;
+    return lmf_finish_new(L, next);
 }
 
 static int l_zeros(lua_State *L) { return make_filled(L, 0); }
@@ -181,7 +181,7 @@ static int l_full(lua_State *L)
     lmf_check(L, mf_tensor_new(slot, dt, nd, shape));
     lmf_account(L);
     lmf_check(L, dt == MF_INT64 ? mf_tensor_fill_i64_(*slot, i) : mf_tensor_fill_(*slot, f));
-    return 1;
+    return lmf_finish_new(L, 3);
 }
 
 /* zeros_like / ones_like (t [, dtype | opts]) */
@@ -190,7 +190,7 @@ static int make_like(lua_State *L, double v)
     mf_tensor *t = lmf_checktensor(L, 1);
     mf_dtype dt = lmf_optdtype(L, 2, t->dtype);
     NEW_TENSOR(L, mf_tensor_full(out, dt, t->ndim, t->shape, v));
-    return 1;
+    return lmf_finish_new(L, 2);
 }
 static int l_zeros_like(lua_State *L) { return make_like(L, 0); }
 static int l_ones_like(lua_State *L) { return make_like(L, 1); }
@@ -219,7 +219,7 @@ static int l_arange(lua_State *L)
     mf_tensor **slot = lmf_newtensor(L);
     lmf_check_map(L, mf_tensor_arange(slot, dt, start, end, step), nnum == 1 ? map1 : map3, 3);
     lmf_account(L);
-    return 1;
+    return lmf_finish_new(L, nnum + 1);
 }
 
 /* mf.linspace(start, end, steps [, dtype | opts]) */
@@ -231,7 +231,7 @@ static int l_linspace(lua_State *L)
     mf_dtype dt = lmf_optdtype(L, 4, MF_DTYPE_DEFAULT);
     no_more_args(L, 5);
     NEW_TENSOR(L, mf_tensor_linspace(out, dt, a, b, n));
-    return 1;
+    return lmf_finish_new(L, 4);
 }
 
 /* mf.eye(n [, m] [, dtype | opts]) */
@@ -248,7 +248,7 @@ static int l_eye(lua_State *L)
     mf_dtype dt = lmf_optdtype(L, next, MF_DTYPE_DEFAULT);
     no_more_args(L, next + 1);
     NEW_TENSOR(L, mf_tensor_eye(out, dt, n, m));
-    return 1;
+    return lmf_finish_new(L, next);
 }
 
 static int l_is_tensor(lua_State *L)
@@ -351,6 +351,7 @@ static void store_value(lua_State *L, mf_tensor *t, int64_t o, int varg)
     double f;
     int64_t i;
     lmf_checkscalar(L, varg, t->dtype, &f, &i);
+    lmf_check(L, mf_autograd_check_inplace(t, 1));
     if (t->dtype == MF_INT64) ((int64_t *)t->base)[o] = i;
     else mf_store(t->dtype, t->base, o, f);
 }
@@ -617,7 +618,8 @@ static int m_index(lua_State *L)
         return 1;
     }
     lua_pushvalue(L, 2);
-    lua_rawget(L, lua_upvalueindex(1)); /* methods */
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1; /* a method */
+    if (lua_type(L, 2) == LUA_TSTRING) return lmf_autograd_get(L, lmf_checktensor(L, 1), lua_tostring(L, 2));
     return 1;
 }
 
@@ -625,6 +627,7 @@ static int m_index(lua_State *L)
 static int m_newindex(lua_State *L)
 {
     mf_tensor *t = lmf_checktensor(L, 1);
+    if (lua_type(L, 2) == LUA_TSTRING && lmf_autograd_set(L, t, lua_tostring(L, 2))) return 0;
     if (lua_type(L, 2) != LUA_TNUMBER)
         return luaL_error(L, "cannot set field '%s' of a tensor", luaL_tolstring(L, 2, NULL));
     if (t->ndim == 0) return luaL_error(L, "cannot index a 0-D tensor");

@@ -248,6 +248,13 @@ mf_dtype lmf_checkdtype(lua_State *L, int arg)
 
 static const char *const dtype_opts[] = {"dtype", "requires_grad", NULL};
 
+int lmf_finish_new(lua_State *L, int arg)
+{
+    if (lua_type(L, arg) == LUA_TTABLE && lmf_optboolean(L, arg, "requires_grad", 0))
+        lmf_check_map(L, mf_tensor_requires_grad_(lmf_checktensor(L, -1), 1), (int[]){arg}, 1);
+    return 1;
+}
+
 mf_dtype lmf_optdtype(lua_State *L, int arg, mf_dtype def)
 {
     switch (lua_type(L, arg)) {
@@ -258,9 +265,7 @@ mf_dtype lmf_optdtype(lua_State *L, int arg, mf_dtype def)
     default: luaL_typeerror(L, arg, "dtype name or option table");
     }
     lmf_checkopts(L, arg, dtype_opts);
-    if (lmf_getopt(L, arg, "requires_grad") != LUA_TNIL && lua_toboolean(L, -1))
-        luaL_argerror(L, arg, "requires_grad is not available yet (autograd comes later)");
-    lua_pop(L, 1);
+    lmf_optboolean(L, arg, "requires_grad", 0); /* type-checked here, applied by lmf_finish_new */
     mf_dtype dt = def;
     int ty = lmf_getopt(L, arg, "dtype");
     if (ty == LUA_TSTRING) dt = dtype_named(L, arg, lua_tostring(L, -1));
