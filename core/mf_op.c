@@ -31,6 +31,7 @@ static const mf_op *const mf_ops[] = {
     [MF_OP_TANH] = &mf_oprec_tanh,
     [MF_OP_SIGMOID] = &mf_oprec_sigmoid,
     [MF_OP_RELU] = &mf_oprec_relu,
+    [MF_OP_ERF] = &mf_oprec_erf,
     [MF_OP_FLOOR] = &mf_oprec_floor,
     [MF_OP_CEIL] = &mf_oprec_ceil,
     [MF_OP_ROUND] = &mf_oprec_round,

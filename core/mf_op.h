@@ -43,6 +43,7 @@ typedef enum mf_op_id {
     MF_OP_TANH,
     MF_OP_SIGMOID,
     MF_OP_RELU,
+    MF_OP_ERF,
     MF_OP_FLOOR,
     MF_OP_CEIL,
     MF_OP_ROUND,

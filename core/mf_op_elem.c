@@ -334,6 +334,8 @@ ELEM_OP(sigmoid, "sigmoid", 1, D, OUT_FLOAT, 0, FLOAT_KERNELS(sigmoid))
 /* relu keeps NaN (x > 0 is false for NaN, but NaN must not become 0) */
 UNARY_ALL(relu, x > 0 || x != x ? x : 0.0f, x > 0 || x != x ? x : 0.0, x > 0 ? x : 0)
 ELEM_OP(relu, "relu", 1, D, OUT_SAME, 0, ALL_KERNELS(relu))
+UNARY_FLOAT(erf, erff(x), erf(x))
+ELEM_OP(erf, "erf", 1, D, OUT_FLOAT, 0, FLOAT_KERNELS(erf))
 UNARY_ALL(floor, floorf(x), floor(x), x)
 ELEM_OP(floor, "floor", 1, 0, OUT_SAME, 0, ALL_KERNELS(floor))
 UNARY_ALL(ceil, ceilf(x), ceil(x), x)

@@ -452,6 +452,7 @@ static const struct {
     {"sign", MF_OP_SIGN, NULL},       {"sin", MF_OP_SIN, NULL},
     {"cos", MF_OP_COS, NULL},         {"tanh", MF_OP_TANH, NULL},
     {"sigmoid", MF_OP_SIGMOID, NULL}, {"relu", MF_OP_RELU, NULL},
+    {"erf", MF_OP_ERF, NULL},
     {"floor", MF_OP_FLOOR, NULL},     {"ceil", MF_OP_CEIL, NULL},
     {"round", MF_OP_ROUND, NULL},     {"clamp", MF_OP_CLAMP, clamp_params},
     {"nan_to_num", MF_OP_NAN_TO_NUM, nan_to_num_params},

@@ -101,4 +101,11 @@ function mf.set_num_threads(n)
     return got
 end
 
+---------------------------------------------------------------- namespaces
+-- Loaded after the core functions above exist: these modules use them.
+package.loaded["moonforge"] = mf
+mf.nn = require "moonforge.nn"
+mf.nn.losses = require "moonforge.losses"
+mf.optim = require "moonforge.optim"
+
 return mf

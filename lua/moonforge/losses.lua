@@ -1,0 +1,2 @@
+-- moonforge.losses — (being written)
+return {}

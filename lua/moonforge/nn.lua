@@ -1,0 +1,2 @@
+-- moonforge.nn — (being written)
+return {}

@@ -1,0 +1,2 @@
+-- moonforge.optim — (being written)
+return {}
