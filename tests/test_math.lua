@@ -100,7 +100,7 @@ local UNARY = {
     sigmoid = {function(x) return 1 / (1 + math.exp(-x)) end},
     relu = {function(x) return x > 0 and x or 0 end, int = true},
     erf = {function(x) -- 2/sqrt(pi) * integral of exp(-u^2) from 0 to x (Simpson)
-        local n, h = 400, x / 400
+        local n, h = 2000, x / 2000
         local s = 1 + math.exp(-x * x)
         for i = 1, n - 1 do s = s + (i % 2 == 1 and 4 or 2) * math.exp(-(i * h) ^ 2) end
         return 2 / math.sqrt(math.pi) * s * h / 3
