@@ -11,6 +11,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "mf_grad.h"
 #include "mf_iter.h"
 #include "mf_math.h"
 #include "mf_op_impl.h"
@@ -285,7 +286,7 @@ static mf_status elem_infer(const mf_op *op, const elem_desc *d, const mf_op_arg
 
 /* Record + forward/infer wrappers of one elementwise op; the kernel table
  * comes last (it holds commas). */
-#define ELEM_OP(ID, NAME, ARITY, FLAGS, OUTKIND, MASKFIRST, ...)                   \
+#define ELEM_OP(ID, NAME, ARITY, FLAGS, OUTKIND, MASKFIRST, BW, ...)               \
     static const elem_desc desc_##ID = {__VA_ARGS__, OUTKIND, MASKFIRST};          \
     static mf_status infer_##ID(const mf_op_args *a, mf_layout *l)                 \
     {                                                                               \
@@ -296,78 +297,227 @@ static mf_status elem_infer(const mf_op *op, const elem_desc *d, const mf_op_arg
         return elem_forward(&mf_oprec_##ID, &desc_##ID, a, out[0]);                 \
     }                                                                               \
     const mf_op mf_oprec_##ID = {NAME, ARITY, 1, (FLAGS) | MF_OPF_ELEMENTWISE,      \
-                                 infer_##ID, forward_##ID, NULL};
+                                 infer_##ID, forward_##ID, BW};
 
 #define D MF_OPF_DIFF
+
+/* ------------------------------------------------------------------ backward rules */
+/* a = inputs, o = output, g = gradient of the output; see mf_grad.h */
+#define X (a->in[0])
+#define Y (a->in[1])
+#define O (o[0])
+#define G (g[0])
+#define RULE(ID) static mf_status bw_##ID(const mf_op_args *a, mf_tensor *const *o,  \
+                                          mf_tensor *const *g, mf_tensor **gi)
+#define UNARY_RULE(ID, EXPR)                                                       \
+    RULE(ID)                                                                        \
+    {                                                                               \
+        gscope s_ = {0}, *s = &s_;                                                  \
+        (void)o;                                                                    \
+        (void)a;                                                                    \
+        return gscope_finish(s, EXPR, &gi[0]);                                      \
+    }
+
+UNARY_RULE(neg, gun(s, MF_OP_NEG, G))
+UNARY_RULE(exp, gmul(s, G, O))
+UNARY_RULE(log, gbin(s, MF_OP_DIV, G, X))
+UNARY_RULE(log1p, gbin(s, MF_OP_DIV, G, gaddk(s, X, 1)))
+UNARY_RULE(expm1, gmul(s, G, gaddk(s, O, 1)))
+UNARY_RULE(sqrt, gbin(s, MF_OP_DIV, G, gscale(s, O, 2)))
+UNARY_RULE(rsqrt, gscale(s, gmul(s, G, gmul(s, O, gmul(s, O, O))), -0.5))
+/* abs at 0: 0 (the subgradient PyTorch takes) */
+UNARY_RULE(abs, gmul(s, G, gun(s, MF_OP_SIGN, X)))
+UNARY_RULE(sin, gmul(s, G, gun(s, MF_OP_COS, X)))
+UNARY_RULE(cos, gscale(s, gmul(s, G, gun(s, MF_OP_SIN, X)), -1))
+UNARY_RULE(tanh, gmul(s, G, gaddk(s, gscale(s, gmul(s, O, O), -1), 1)))
+UNARY_RULE(sigmoid, gmul(s, G, gmul(s, O, gaddk(s, gscale(s, O, -1), 1))))
+/* relu at 0: 0 */
+UNARY_RULE(relu, gwhere0(s, gcmpk(s, MF_OP_GT, X, 0), G))
+/* d erf(x)/dx = 2/sqrt(pi) exp(-x^2) */
+UNARY_RULE(erf, gmul(s, G, gscale(s, gun(s, MF_OP_EXP, gscale(s, gmul(s, X, X), -1)),
+                                  1.1283791670955126)))
+/* clamp: the gradient passes where lo <= x <= hi (both ends included) */
+UNARY_RULE(clamp, gwhere0(s, gbin(s, MF_OP_LOGICAL_AND, gcmpk(s, MF_OP_GE, X, a->p->scalars[0]),
+                                  gcmpk(s, MF_OP_LE, X, a->p->scalars[1])),
+                          G))
+/* nan_to_num: 1 where x was finite, 0 where it was replaced */
+UNARY_RULE(nan_to_num, gwhere0(s, gun(s, MF_OP_ISFINITE, X), G))
+
+RULE(add)
+{
+    gscope s_ = {0}, *s = &s_;
+    (void)o;
+    return gscope_finish2(s, G, Y->requires_grad ? gscale(s, G, a->p->scalars[0]) : NULL, a, gi);
+}
+
+RULE(mul)
+{
+    gscope s_ = {0}, *s = &s_;
+    (void)o;
+    return gscope_finish2(s, X->requires_grad ? gmul(s, G, Y) : NULL,
+                          Y->requires_grad ? gmul(s, G, X) : NULL, a, gi);
+}
+
+RULE(div)
+{
+    gscope s_ = {0}, *s = &s_;
+    return gscope_finish2(s, X->requires_grad ? gbin(s, MF_OP_DIV, G, Y) : NULL,
+                          Y->requires_grad ? gscale(s, gbin(s, MF_OP_DIV, gmul(s, G, O), Y), -1)
+                                           : NULL,
+                          a, gi);
+}
+
+/* d(a^b)/da = b a^(b-1) (0 where b == 0); d(a^b)/db = a^b log(a) (0 where a == 0) */
+RULE(pow)
+{
+    gscope s_ = {0}, *s = &s_;
+    mf_tensor *ga = NULL, *gb = NULL;
+    if (X->requires_grad) {
+        mf_tensor *d = gmul(s, Y, gbin(s, MF_OP_POW, X, gaddk(s, Y, -1)));
+        ga = gmul(s, G, gwhere0(s, gcmpk(s, MF_OP_NE, Y, 0), d));
+    }
+    if (Y->requires_grad) {
+        mf_tensor *d = gmul(s, O, gun(s, MF_OP_LOG, X));
+        gb = gmul(s, G, gwhere0(s, gcmpk(s, MF_OP_NE, X, 0), d));
+    }
+    return gscope_finish2(s, ga, gb, a, gi);
+}
+
+/* a % b = a - b floor(a / b) */
+RULE(remainder)
+{
+    gscope s_ = {0}, *s = &s_;
+    (void)o;
+    return gscope_finish2(s, G,
+                          Y->requires_grad
+                              ? gscale(s, gmul(s, G, gbin(s, MF_OP_FLOOR_DIVIDE, X, Y)), -1)
+                              : NULL,
+                          a, gi);
+}
+
+/* maximum/minimum: the gradient goes to the larger (smaller) input; ties
+ * split it evenly, as PyTorch */
+static mf_status extreme_rule(const mf_op_args *a, mf_tensor *const *g, mf_tensor **gi,
+                              mf_op_id wins)
+{
+    gscope s_ = {0}, *s = &s_;
+    mf_tensor *half = gscale(s, gwhere0(s, gbin(s, MF_OP_EQ, X, Y), G), 0.5);
+    mf_tensor *ga = X->requires_grad ? gbin(s, MF_OP_ADD, gwhere0(s, gbin(s, wins, X, Y), G), half)
+                                     : NULL;
+    mf_tensor *gb = Y->requires_grad ? gbin(s, MF_OP_ADD, gwhere0(s, gbin(s, wins, Y, X), G), half)
+                                     : NULL;
+    return gscope_finish2(s, ga, gb, a, gi);
+}
+
+RULE(maximum)
+{
+    (void)o;
+    return extreme_rule(a, g, gi, MF_OP_GT);
+}
+
+RULE(minimum)
+{
+    (void)o;
+    return extreme_rule(a, g, gi, MF_OP_LT);
+}
+
+/* where(mask, x, y): the gradient goes to x where the mask holds, else to y */
+RULE(where)
+{
+    gscope s_ = {0}, *s = &s_;
+    mf_tensor *mask = a->in[0], *x = a->in[1], *y = a->in[2];
+    (void)o;
+    mf_tensor *gx = x->requires_grad ? gunbroadcast(s, gwhere0(s, mask, G), x) : NULL;
+    mf_tensor *gy = y->requires_grad
+                        ? gunbroadcast(s, gwhere0(s, gun(s, MF_OP_LOGICAL_NOT, mask), G), y)
+                        : NULL;
+    mf_status st = s->st;
+    if (!st && gx) {
+        mf_tensor_retain(gx);
+        gi[1] = gx;
+    }
+    if (!st && gy) {
+        mf_tensor_retain(gy);
+        gi[2] = gy;
+    }
+    gscope_finish(s, NULL, NULL);
+    return st;
+}
+
+#undef X
+#undef Y
+#undef O
+#undef G
+
 
 /* ------------------------------------------------------------------ unary */
 static inline float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
 static inline double sigmoid_(double x) { return 1.0 / (1.0 + exp(-x)); }
 
 UNARY_ALL(neg, -x, -x, -x)
-ELEM_OP(neg, "neg", 1, D, OUT_SAME, 0, ALL_KERNELS(neg))
+ELEM_OP(neg, "neg", 1, D, OUT_SAME, 0, bw_neg, ALL_KERNELS(neg))
 UNARY_FLOAT(exp, expf(x), exp(x))
-ELEM_OP(exp, "exp", 1, D, OUT_FLOAT, 0, FLOAT_KERNELS(exp))
+ELEM_OP(exp, "exp", 1, D, OUT_FLOAT, 0, bw_exp, FLOAT_KERNELS(exp))
 UNARY_FLOAT(log, logf(x), log(x))
-ELEM_OP(log, "log", 1, D, OUT_FLOAT, 0, FLOAT_KERNELS(log))
+ELEM_OP(log, "log", 1, D, OUT_FLOAT, 0, bw_log, FLOAT_KERNELS(log))
 UNARY_FLOAT(log1p, log1pf(x), log1p(x))
-ELEM_OP(log1p, "log1p", 1, D, OUT_FLOAT, 0, FLOAT_KERNELS(log1p))
+ELEM_OP(log1p, "log1p", 1, D, OUT_FLOAT, 0, bw_log1p, FLOAT_KERNELS(log1p))
 UNARY_FLOAT(expm1, expm1f(x), expm1(x))
-ELEM_OP(expm1, "expm1", 1, D, OUT_FLOAT, 0, FLOAT_KERNELS(expm1))
+ELEM_OP(expm1, "expm1", 1, D, OUT_FLOAT, 0, bw_expm1, FLOAT_KERNELS(expm1))
 UNARY_FLOAT(sqrt, sqrtf(x), sqrt(x))
-ELEM_OP(sqrt, "sqrt", 1, D, OUT_FLOAT, 0, FLOAT_KERNELS(sqrt))
+ELEM_OP(sqrt, "sqrt", 1, D, OUT_FLOAT, 0, bw_sqrt, FLOAT_KERNELS(sqrt))
 UNARY_FLOAT(rsqrt, 1.0f / sqrtf(x), 1.0 / sqrt(x))
-ELEM_OP(rsqrt, "rsqrt", 1, D, OUT_FLOAT, 0, FLOAT_KERNELS(rsqrt))
+ELEM_OP(rsqrt, "rsqrt", 1, D, OUT_FLOAT, 0, bw_rsqrt, FLOAT_KERNELS(rsqrt))
 UNARY_ALL(abs, fabsf(x), fabs(x), x < 0 ? -x : x)
-ELEM_OP(abs, "abs", 1, D, OUT_SAME, 0, ALL_KERNELS(abs))
+ELEM_OP(abs, "abs", 1, D, OUT_SAME, 0, bw_abs, ALL_KERNELS(abs))
 UNARY_ALL(sign, x != x ? x : (float)((x > 0) - (x < 0)), x != x ? x : (double)((x > 0) - (x < 0)),
           (x > 0) - (x < 0))
-ELEM_OP(sign, "sign", 1, 0, OUT_SAME, 0, ALL_KERNELS(sign))
+ELEM_OP(sign, "sign", 1, 0, OUT_SAME, 0, NULL, ALL_KERNELS(sign))
 UNARY_FLOAT(sin, sinf(x), sin(x))
-ELEM_OP(sin, "sin", 1, D, OUT_FLOAT, 0, FLOAT_KERNELS(sin))
+ELEM_OP(sin, "sin", 1, D, OUT_FLOAT, 0, bw_sin, FLOAT_KERNELS(sin))
 UNARY_FLOAT(cos, cosf(x), cos(x))
-ELEM_OP(cos, "cos", 1, D, OUT_FLOAT, 0, FLOAT_KERNELS(cos))
+ELEM_OP(cos, "cos", 1, D, OUT_FLOAT, 0, bw_cos, FLOAT_KERNELS(cos))
 UNARY_FLOAT(tanh, tanhf(x), tanh(x))
-ELEM_OP(tanh, "tanh", 1, D, OUT_FLOAT, 0, FLOAT_KERNELS(tanh))
+ELEM_OP(tanh, "tanh", 1, D, OUT_FLOAT, 0, bw_tanh, FLOAT_KERNELS(tanh))
 UNARY_FLOAT(sigmoid, sigmoidf_(x), sigmoid_(x))
-ELEM_OP(sigmoid, "sigmoid", 1, D, OUT_FLOAT, 0, FLOAT_KERNELS(sigmoid))
+ELEM_OP(sigmoid, "sigmoid", 1, D, OUT_FLOAT, 0, bw_sigmoid, FLOAT_KERNELS(sigmoid))
 /* relu keeps NaN (x > 0 is false for NaN, but NaN must not become 0) */
 UNARY_ALL(relu, x > 0 || x != x ? x : 0.0f, x > 0 || x != x ? x : 0.0, x > 0 ? x : 0)
-ELEM_OP(relu, "relu", 1, D, OUT_SAME, 0, ALL_KERNELS(relu))
+ELEM_OP(relu, "relu", 1, D, OUT_SAME, 0, bw_relu, ALL_KERNELS(relu))
 UNARY_FLOAT(erf, erff(x), erf(x))
-ELEM_OP(erf, "erf", 1, D, OUT_FLOAT, 0, FLOAT_KERNELS(erf))
+ELEM_OP(erf, "erf", 1, D, OUT_FLOAT, 0, bw_erf, FLOAT_KERNELS(erf))
 UNARY_ALL(floor, floorf(x), floor(x), x)
-ELEM_OP(floor, "floor", 1, 0, OUT_SAME, 0, ALL_KERNELS(floor))
+ELEM_OP(floor, "floor", 1, 0, OUT_SAME, 0, NULL, ALL_KERNELS(floor))
 UNARY_ALL(ceil, ceilf(x), ceil(x), x)
-ELEM_OP(ceil, "ceil", 1, 0, OUT_SAME, 0, ALL_KERNELS(ceil))
+ELEM_OP(ceil, "ceil", 1, 0, OUT_SAME, 0, NULL, ALL_KERNELS(ceil))
 /* round half to even, as PyTorch and NumPy */
 UNARY_ALL(round, nearbyintf(x), nearbyint(x), x)
-ELEM_OP(round, "round", 1, 0, OUT_SAME, 0, ALL_KERNELS(round))
+ELEM_OP(round, "round", 1, 0, OUT_SAME, 0, NULL, ALL_KERNELS(round))
 
 /* clamp(lo, hi): scalars[0], scalars[1]; NaN bounds are "none" */
 #define CLAMP(x, lo, hi) ((x) < (lo) ? (lo) : (x) > (hi) ? (hi) : (x))
 UNARY_ALL(clamp, CLAMP(x, (float)P->scalars[0], (float)P->scalars[1]),
           CLAMP(x, P->scalars[0], P->scalars[1]),
           CLAMP(x, (int64_t)P->scalars[0], (int64_t)P->scalars[1]))
-ELEM_OP(clamp, "clamp", 1, D, OUT_SAME, 0, ALL_KERNELS(clamp))
+ELEM_OP(clamp, "clamp", 1, D, OUT_SAME, 0, bw_clamp, ALL_KERNELS(clamp))
 
 /* nan_to_num: NaN, +inf, -inf replaced by scalars[0..2] */
 #define NAN_TO_NUM(x, T)                                                           \
     (x != x ? (T)P->scalars[0] : isinf(x) ? (x > 0 ? (T)P->scalars[1] : (T)P->scalars[2]) : x)
 UNARY_ALL(nan_to_num, NAN_TO_NUM(x, float), NAN_TO_NUM(x, double), x)
-ELEM_OP(nan_to_num, "nan_to_num", 1, D, OUT_SAME, 0, ALL_KERNELS(nan_to_num))
+ELEM_OP(nan_to_num, "nan_to_num", 1, D, OUT_SAME, 0, bw_nan_to_num, ALL_KERNELS(nan_to_num))
 
 UNARY_KERNEL(isnan_f32, float, uint8_t, x != x)
 UNARY_KERNEL(isnan_f64, double, uint8_t, x != x)
 UNARY_KERNEL(isnan_i64, int64_t, uint8_t, 0 * x)
-ELEM_OP(isnan, "isnan", 1, 0, OUT_BOOL, 0, ALL_KERNELS(isnan))
+ELEM_OP(isnan, "isnan", 1, 0, OUT_BOOL, 0, NULL, ALL_KERNELS(isnan))
 UNARY_KERNEL(isfinite_f32, float, uint8_t, isfinite(x))
 UNARY_KERNEL(isfinite_f64, double, uint8_t, isfinite(x))
 UNARY_KERNEL(isfinite_i64, int64_t, uint8_t, 1 + 0 * x)
-ELEM_OP(isfinite, "isfinite", 1, 0, OUT_BOOL, 0, ALL_KERNELS(isfinite))
+ELEM_OP(isfinite, "isfinite", 1, 0, OUT_BOOL, 0, NULL, ALL_KERNELS(isfinite))
 
 UNARY_KERNEL(logical_not_b, uint8_t, uint8_t, !x)
-ELEM_OP(logical_not, "logical_not", 1, 0, OUT_BOOL, 0, {[MF_BOOL] = logical_not_b})
+ELEM_OP(logical_not, "logical_not", 1, 0, OUT_BOOL, 0, NULL, {[MF_BOOL] = logical_not_b})
 
 /* ------------------------------------------------------------------ binary */
 #define BINARY_ALL(NAME, EXPR_F, EXPR_D, EXPR_I)                                   \
@@ -387,13 +537,13 @@ BINARY_KERNEL_SETUP(add_f32, float, float, const float al = (float)P->scalars[0]
 BINARY_KERNEL_SETUP(add_f64, double, double, const double al = P->scalars[0], a + al * b)
 BINARY_KERNEL_SETUP(add_i64, int64_t, int64_t, const int64_t al = (int64_t)P->scalars[0],
                     a + al * b)
-ELEM_OP(add, "add", 2, D, OUT_SAME, 0, ALL_KERNELS(add))
+ELEM_OP(add, "add", 2, D, OUT_SAME, 0, bw_add, ALL_KERNELS(add))
 BINARY_ALL(mul, a * b, a * b, a * b)
-ELEM_OP(mul, "mul", 2, D, OUT_SAME, 0, ALL_KERNELS(mul))
+ELEM_OP(mul, "mul", 2, D, OUT_SAME, 0, bw_mul, ALL_KERNELS(mul))
 /* true division: integers are divided as float32 (as in PyTorch) */
 BINARY_KERNEL(div_f32, float, float, a / b)
 BINARY_KERNEL(div_f64, double, double, a / b)
-ELEM_OP(div, "div", 2, D, OUT_FLOAT, 0, FLOAT_KERNELS(div))
+ELEM_OP(div, "div", 2, D, OUT_FLOAT, 0, bw_div, FLOAT_KERNELS(div))
 
 static inline int64_t ipow(int64_t a, int64_t b, kctx *k)
 {
@@ -410,7 +560,7 @@ static inline int64_t ipow(int64_t a, int64_t b, kctx *k)
     return r;
 }
 BINARY_ALL(pow, powf(a, b), pow(a, b), ipow(a, b, K))
-ELEM_OP(pow, "pow", 2, D, OUT_SAME, 0, ALL_KERNELS(pow))
+ELEM_OP(pow, "pow", 2, D, OUT_SAME, 0, bw_pow, ALL_KERNELS(pow))
 
 /* remainder and floor division with the sign rules of Lua and Python:
  * a % b has the sign of b; a // b rounds toward -inf. Integer division by
@@ -439,35 +589,35 @@ static inline double fmod_(double a, double b)
     return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
 }
 BINARY_ALL(remainder, fmodf_(a, b), fmod_(a, b), imod(a, b))
-ELEM_OP(remainder, "remainder", 2, D, OUT_SAME, 0, ALL_KERNELS(remainder))
+ELEM_OP(remainder, "remainder", 2, D, OUT_SAME, 0, bw_remainder, ALL_KERNELS(remainder))
 BINARY_ALL(floor_divide, floorf(a / b), floor(a / b), ifloordiv(a, b))
-ELEM_OP(floor_divide, "floor_divide", 2, 0, OUT_SAME, 0, ALL_KERNELS(floor_divide))
+ELEM_OP(floor_divide, "floor_divide", 2, 0, OUT_SAME, 0, NULL, ALL_KERNELS(floor_divide))
 
 /* maximum/minimum propagate NaN (as PyTorch) */
 BINARY_ALL(maximum, a != a || a > b ? a : b, a != a || a > b ? a : b, a > b ? a : b)
-ELEM_OP(maximum, "maximum", 2, D, OUT_SAME, 0, ALL_KERNELS(maximum))
+ELEM_OP(maximum, "maximum", 2, D, OUT_SAME, 0, bw_maximum, ALL_KERNELS(maximum))
 BINARY_ALL(minimum, a != a || a < b ? a : b, a != a || a < b ? a : b, a < b ? a : b)
-ELEM_OP(minimum, "minimum", 2, D, OUT_SAME, 0, ALL_KERNELS(minimum))
+ELEM_OP(minimum, "minimum", 2, D, OUT_SAME, 0, bw_minimum, ALL_KERNELS(minimum))
 
 BINARY_CMP(gt, >)
-ELEM_OP(gt, "gt", 2, 0, OUT_BOOL, 0, CMP_KERNELS(gt))
+ELEM_OP(gt, "gt", 2, 0, OUT_BOOL, 0, NULL, CMP_KERNELS(gt))
 BINARY_CMP(ge, >=)
-ELEM_OP(ge, "ge", 2, 0, OUT_BOOL, 0, CMP_KERNELS(ge))
+ELEM_OP(ge, "ge", 2, 0, OUT_BOOL, 0, NULL, CMP_KERNELS(ge))
 BINARY_CMP(lt, <)
-ELEM_OP(lt, "lt", 2, 0, OUT_BOOL, 0, CMP_KERNELS(lt))
+ELEM_OP(lt, "lt", 2, 0, OUT_BOOL, 0, NULL, CMP_KERNELS(lt))
 BINARY_CMP(le, <=)
-ELEM_OP(le, "le", 2, 0, OUT_BOOL, 0, CMP_KERNELS(le))
+ELEM_OP(le, "le", 2, 0, OUT_BOOL, 0, NULL, CMP_KERNELS(le))
 BINARY_CMP(eq, ==)
-ELEM_OP(eq, "eq", 2, 0, OUT_BOOL, 0, CMP_KERNELS(eq))
+ELEM_OP(eq, "eq", 2, 0, OUT_BOOL, 0, NULL, CMP_KERNELS(eq))
 BINARY_CMP(ne, !=)
-ELEM_OP(ne, "ne", 2, 0, OUT_BOOL, 0, CMP_KERNELS(ne))
+ELEM_OP(ne, "ne", 2, 0, OUT_BOOL, 0, NULL, CMP_KERNELS(ne))
 
 BINARY_KERNEL(logical_and_b, uint8_t, uint8_t, a && b)
-ELEM_OP(logical_and, "logical_and", 2, 0, OUT_BOOL, 0, {[MF_BOOL] = logical_and_b})
+ELEM_OP(logical_and, "logical_and", 2, 0, OUT_BOOL, 0, NULL, {[MF_BOOL] = logical_and_b})
 BINARY_KERNEL(logical_or_b, uint8_t, uint8_t, a || b)
-ELEM_OP(logical_or, "logical_or", 2, 0, OUT_BOOL, 0, {[MF_BOOL] = logical_or_b})
+ELEM_OP(logical_or, "logical_or", 2, 0, OUT_BOOL, 0, NULL, {[MF_BOOL] = logical_or_b})
 BINARY_KERNEL(logical_xor_b, uint8_t, uint8_t, a != b)
-ELEM_OP(logical_xor, "logical_xor", 2, 0, OUT_BOOL, 0, {[MF_BOOL] = logical_xor_b})
+ELEM_OP(logical_xor, "logical_xor", 2, 0, OUT_BOOL, 0, NULL, {[MF_BOOL] = logical_xor_b})
 
 /* ------------------------------------------------------------------ where */
 #define WHERE_KERNEL(NAME, T)                                                      \
@@ -484,7 +634,7 @@ WHERE_KERNEL(where_f32, float)
 WHERE_KERNEL(where_f64, double)
 WHERE_KERNEL(where_i64, int64_t)
 WHERE_KERNEL(where_b, uint8_t)
-ELEM_OP(where, "where", 3, D, OUT_SAME, 1, CMP_KERNELS(where))
+ELEM_OP(where, "where", 3, D, OUT_SAME, 1, bw_where, CMP_KERNELS(where))
 
 #undef D
 

@@ -18,8 +18,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "mf_grad.h"
 #include "mf_math.h"
 #include "mf_op_impl.h"
+#include "mf_select.h"
 #include "mf_thread.h"
 
 #define BLOCK (1 << 16) /* elements per block of a full reduction */
@@ -345,8 +347,143 @@ static mf_status run_reduce(rkind k, const mf_op_args *a, mf_tensor *out, mf_ten
     return st;
 }
 
+/* ------------------------------------------------------------------ backward rules */
+/* The gradient of a reduced tensor, back in the input's shape: t (shaped like
+ * the output) with the reduced dim put back (size 1), expanded to x. */
+static mf_tensor *gexpand_back(gscope *s, mf_tensor *t, const mf_tensor *x, const mf_op_params *p)
+{
+    mf_tensor *o = NULL, *cur = t;
+    if (s->st || !t) return NULL;
+    if (p->n_ints && !p->ints[1]) { /* dim dropped: put it back */
+        cur = gkeep(s, mf_tensor_unsqueeze(&o, t, p->ints[0]), &o);
+        if (!cur) return NULL;
+    }
+    return gkeep(s, mf_tensor_expand(&o, cur, x->ndim, x->shape), &o);
+}
+
+static int64_t reduced_n(const mf_tensor *x, const mf_op_params *p)
+{
+    return p->n_ints ? x->shape[p->ints[0]] : mf_tensor_numel(x);
+}
+
+static mf_status bw_sum(const mf_op_args *a, mf_tensor *const *o, mf_tensor *const *g,
+                        mf_tensor **gi)
+{
+    gscope s = {0};
+    (void)o;
+    return gscope_finish(&s, gexpand_back(&s, g[0], a->in[0], a->p), &gi[0]);
+}
+
+/* d prod / d x_i = product of the others: out / x_i where x_i != 0; where
+ * x_i is the only zero of its group, the product of the others; else 0. */
+static mf_status bw_prod(const mf_op_args *a, mf_tensor *const *o, mf_tensor *const *g,
+                         mf_tensor **gi)
+{
+    gscope s_ = {0}, *s = &s_;
+    mf_tensor *x = a->in[0], *r = NULL;
+    mf_op_params keep = *a->p;
+    if (keep.n_ints) keep.ints[1] = 1;
+    mf_tensor *zero = gcmpk(s, MF_OP_EQ, x, 0);
+    mf_tensor *ge = gexpand_back(s, g[0], x, a->p);
+    mf_tensor *plain = gbin(s, MF_OP_DIV, gmul(s, ge, gexpand_back(s, o[0], x, a->p)), x);
+    /* product with the zeros replaced by 1, and the number of zeros */
+    mf_tensor *ones_for_zeros = NULL, *nz = NULL, *p1 = NULL;
+    if (!s->st) {
+        mf_tensor one;
+        double v1 = 1;
+        float f1 = 1;
+        if (x->dtype == MF_FLOAT32) mf_tensor_borrow_scalar(&one, MF_FLOAT32, &f1);
+        else mf_tensor_borrow_scalar(&one, MF_FLOAT64, &v1);
+        ones_for_zeros = gkeep(s, mf_tensor_where(&r, zero, &one, x), &r);
+        int64_t dim = keep.n_ints ? keep.ints[0] : MF_ALL_DIMS;
+        p1 = gkeep(s, ones_for_zeros ? mf_tensor_reduce(MF_OP_PROD, &r, ones_for_zeros, dim, 1)
+                                     : MF_EINVAL,
+                   &r);
+        nz = gkeep(s, zero ? mf_tensor_reduce(MF_OP_SUM, &r, zero, dim, 1) : MF_EINVAL, &r);
+    }
+    keep.ints[1] = 1;
+    mf_tensor *only = gexpand_back(s, gcmpk(s, MF_OP_EQ, nz, 1), x, &keep);
+    mf_tensor *at_zero = gwhere0(s, only, gmul(s, ge, gexpand_back(s, p1, x, &keep)));
+    mf_tensor *res = NULL;
+    if (!s->st) res = gkeep(s, mf_tensor_where(&r, zero, at_zero, plain), &r);
+    return gscope_finish(s, res, &gi[0]);
+}
+
+/* max/min: the gradient goes to the element the index points at */
+static mf_status bw_extreme(const mf_op_args *a, mf_tensor *const *o, mf_tensor *const *g,
+                            mf_tensor **gi)
+{
+    gscope s_ = {0}, *s = &s_;
+    mf_tensor *x = a->in[0], *r = NULL;
+    if (!g[0]) return MF_OK; /* only the indices were used */
+    mf_tensor *zeros = gkeep(s, mf_tensor_zeros(&r, g[0]->dtype, x->ndim, x->shape), &r);
+    if (!a->p->n_ints) { /* flattened index into the whole tensor */
+        int64_t n = mf_tensor_numel(x), one = 1;
+        mf_tensor *flat = NULL, *gi1 = NULL, *ii = NULL, *sc = NULL;
+        if (zeros) flat = gkeep(s, mf_tensor_view_as(&r, zeros, 1, &n), &r);
+        if (!s->st) gi1 = gkeep(s, mf_tensor_view_as(&r, g[0], 1, &one), &r);
+        if (!s->st) ii = gkeep(s, mf_tensor_view_as(&r, o[1], 1, &one), &r);
+        if (!s->st) sc = gkeep(s, mf_tensor_scatter_add(&r, flat, 0, ii, gi1), &r);
+        mf_tensor *res = NULL;
+        if (!s->st) res = gkeep(s, mf_tensor_view_as(&r, sc, x->ndim, x->shape), &r);
+        return gscope_finish(s, res, &gi[0]);
+    }
+    int64_t dim = a->p->ints[0];
+    mf_tensor *gv = g[0], *iv = o[1];
+    if (!a->p->ints[1]) {
+        gv = gkeep(s, mf_tensor_unsqueeze(&r, g[0], dim), &r);
+        if (!s->st) iv = gkeep(s, mf_tensor_unsqueeze(&r, o[1], dim), &r);
+    }
+    mf_tensor *res = NULL;
+    if (!s->st) res = gkeep(s, mf_tensor_scatter_add(&r, zeros, dim, iv, gv), &r);
+    return gscope_finish(s, res, &gi[0]);
+}
+
+/* var: g * 2 (x - mean) / (n - correction) */
+static mf_status bw_var(const mf_op_args *a, mf_tensor *const *o, mf_tensor *const *g,
+                        mf_tensor **gi)
+{
+    gscope s_ = {0}, *s = &s_;
+    mf_tensor *x = a->in[0], *r = NULL;
+    (void)o;
+    int64_t n = reduced_n(x, a->p);
+    int64_t dim = a->p->n_ints ? a->p->ints[0] : MF_ALL_DIMS;
+    mf_op_params keep = *a->p;
+    if (keep.n_ints) keep.ints[1] = 1;
+    mf_tensor *sum = gkeep(s, mf_tensor_reduce(MF_OP_SUM, &r, x, dim, 1), &r);
+    mf_tensor *mean = gscale(s, sum, 1.0 / (double)n);
+    mf_tensor *d = gsub(s, x, gexpand_back(s, mean, x, &keep));
+    double k = 2.0 / ((double)n - (double)a->p->ints[2]);
+    return gscope_finish(s, gscale(s, gmul(s, gexpand_back(s, g[0], x, a->p), d), k), &gi[0]);
+}
+
+/* logsumexp: g * exp(x - out) */
+static mf_status bw_logsumexp(const mf_op_args *a, mf_tensor *const *o, mf_tensor *const *g,
+                              mf_tensor **gi)
+{
+    gscope s_ = {0}, *s = &s_;
+    mf_tensor *x = a->in[0];
+    mf_tensor *e = gun(s, MF_OP_EXP, gsub(s, x, gexpand_back(s, o[0], x, a->p)));
+    return gscope_finish(s, gmul(s, gexpand_back(s, g[0], x, a->p), e), &gi[0]);
+}
+
+/* cumsum: the reversed cumulative sum of g */
+static mf_status bw_cumsum(const mf_op_args *a, mf_tensor *const *o, mf_tensor *const *g,
+                           mf_tensor **gi)
+{
+    gscope s_ = {0}, *s = &s_;
+    mf_tensor *r = NULL, *x = a->in[0];
+    (void)o;
+    if (x->ndim == 0) return gscope_finish(s, g[0], &gi[0]);
+    int64_t dim = a->p->ints[0];
+    mf_tensor *f = gkeep(s, mf_tensor_flip(&r, g[0], 1, &dim), &r);
+    mf_tensor *c = f ? gkeep(s, mf_tensor_cumsum(&r, f, dim), &r) : NULL;
+    mf_tensor *res = c ? gkeep(s, mf_tensor_flip(&r, c, 1, &dim), &r) : NULL;
+    return gscope_finish(s, res, &gi[0]);
+}
+
 /* ------------------------------------------------------------------ records */
-#define REDUCE_OP(ID, NAME, FLAGS, KIND, DTYPE_RULE)                               \
+#define REDUCE_OP(ID, NAME, FLAGS, KIND, DTYPE_RULE, BW)                           \
     static mf_status infer_##ID(const mf_op_args *a, mf_layout *l)                 \
     {                                                                               \
         return reduce_layout(a, l, DTYPE_RULE(a->in[0]->dtype));                    \
@@ -355,7 +492,7 @@ static mf_status run_reduce(rkind k, const mf_op_args *a, mf_tensor *out, mf_ten
     {                                                                               \
         return run_reduce(KIND, a, out[0], NULL);                                   \
     }                                                                               \
-    const mf_op mf_oprec_##ID = {NAME, 1, 1, FLAGS, infer_##ID, forward_##ID, NULL};
+    const mf_op mf_oprec_##ID = {NAME, 1, 1, FLAGS, infer_##ID, forward_##ID, BW};
 
 static mf_dtype same_dtype(mf_dtype dt) { return dt; }
 static mf_dtype bool_dtype(mf_dtype dt)
@@ -364,12 +501,12 @@ static mf_dtype bool_dtype(mf_dtype dt)
     return MF_BOOL;
 }
 
-REDUCE_OP(sum, "sum", MF_OPF_DIFF, R_SUM, sum_dtype)
-REDUCE_OP(prod, "prod", MF_OPF_DIFF, R_PROD, sum_dtype)
-REDUCE_OP(var, "var", MF_OPF_DIFF, R_VAR, float_dtype)
-REDUCE_OP(logsumexp, "logsumexp", MF_OPF_DIFF, R_LSE, float_dtype)
-REDUCE_OP(all, "all", 0, R_ALL, bool_dtype)
-REDUCE_OP(any, "any", 0, R_ANY, bool_dtype)
+REDUCE_OP(sum, "sum", MF_OPF_DIFF, R_SUM, sum_dtype, bw_sum)
+REDUCE_OP(prod, "prod", MF_OPF_DIFF, R_PROD, sum_dtype, bw_prod)
+REDUCE_OP(var, "var", MF_OPF_DIFF, R_VAR, float_dtype, bw_var)
+REDUCE_OP(logsumexp, "logsumexp", MF_OPF_DIFF, R_LSE, float_dtype, bw_logsumexp)
+REDUCE_OP(all, "all", 0, R_ALL, bool_dtype, NULL)
+REDUCE_OP(any, "any", 0, R_ANY, bool_dtype, NULL)
 
 /* max / min: values and (0-based) indices along the dim, or of the
  * flattened tensor. */
@@ -386,7 +523,7 @@ REDUCE_OP(any, "any", 0, R_ANY, bool_dtype)
     {                                                                               \
         return run_reduce(KIND, a, out[0], out[1]);                                 \
     }                                                                               \
-    const mf_op mf_oprec_##ID = {NAME, 1, 2, MF_OPF_DIFF, infer_##ID, forward_##ID, NULL};
+    const mf_op mf_oprec_##ID = {NAME, 1, 2, MF_OPF_DIFF, infer_##ID, forward_##ID, bw_extreme};
 
 EXTREME_OP(max, "max", R_MAX)
 EXTREME_OP(min, "min", R_MIN)
@@ -435,7 +572,8 @@ static mf_status forward_cumsum(const mf_op_args *a, mf_tensor *const *outs)
     return MF_OK;
 }
 
-const mf_op mf_oprec_cumsum = {"cumsum", 1, 1, MF_OPF_DIFF, infer_cumsum, forward_cumsum, NULL};
+const mf_op mf_oprec_cumsum = {"cumsum", 1, 1, MF_OPF_DIFF, infer_cumsum, forward_cumsum,
+                               bw_cumsum};
 
 /* ------------------------------------------------------------------ wrappers */
 static mf_op_params reduce_params(const mf_tensor *t, int64_t dim, int keepdim)

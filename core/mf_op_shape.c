@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "mf_autograd.h"
 #include "mf_op_impl.h"
 
 static void layout_of(const mf_tensor *t, mf_layout *l)
@@ -20,6 +21,102 @@ static mf_status bad_dim(int arg, int64_t dim, int ndim)
 {
     return mf_error_set(MF_ERANGE, arg, "dim %lld out of range for a %d-D tensor",
                         (long long)dim, ndim);
+}
+
+/* ---------------------------------------------------------------- backward rules */
+/* clone and cast: the gradient passes through (the engine converts dtypes) */
+static mf_status bw_identity(const mf_op_args *a, mf_tensor *const *o, mf_tensor *const *g,
+                             mf_tensor **gi)
+{
+    (void)a;
+    (void)o;
+    mf_tensor_retain(g[0]);
+    gi[0] = g[0];
+    return MF_OK;
+}
+
+/* view: the gradient in the input's shape */
+static mf_status bw_view(const mf_op_args *a, mf_tensor *const *o, mf_tensor *const *g,
+                         mf_tensor **gi)
+{
+    (void)o;
+    return mf_tensor_reshape(&gi[0], g[0], a->in[0]->ndim, a->in[0]->shape);
+}
+
+/* permute: the inverse permutation */
+static mf_status bw_permute(const mf_op_args *a, mf_tensor *const *o, mf_tensor *const *g,
+                            mf_tensor **gi)
+{
+    int64_t inv[MF_MAX_DIMS];
+    int n = a->in[0]->ndim;
+    (void)o;
+    for (int d = 0; d < n; d++) inv[mf_dim_wrap(a->p->ints[d], n, 0)] = d;
+    return mf_tensor_permute(&gi[0], g[0], n, inv);
+}
+
+/* narrow: the gradient in its place within zeros */
+static mf_status bw_narrow(const mf_op_args *a, mf_tensor *const *o, mf_tensor *const *g,
+                           mf_tensor **gi)
+{
+    const mf_tensor *x = a->in[0];
+    mf_tensor *z, *part;
+    (void)o;
+    mf_status st = mf_tensor_zeros(&z, g[0]->dtype, x->ndim, x->shape);
+    if (st) return st;
+    st = mf_tensor_narrow(&part, z, a->p->ints[0], a->p->ints[1], a->p->ints[2]);
+    if (st == MF_OK) {
+        st = mf_tensor_copy_(part, g[0]);
+        mf_tensor_release(part);
+    }
+    if (st) {
+        mf_tensor_release(z);
+        return st;
+    }
+    gi[0] = z;
+    return MF_OK;
+}
+
+/* expand: sum over the broadcast dims */
+static mf_status bw_expand(const mf_op_args *a, mf_tensor *const *o, mf_tensor *const *g,
+                           mf_tensor **gi)
+{
+    (void)o;
+    return mf_grad_unbroadcast(&gi[0], g[0], a->in[0]->ndim, a->in[0]->shape);
+}
+
+/* index_select: each slice of the gradient added at its index (repeated
+ * indices accumulate) */
+static mf_status bw_index_select(const mf_op_args *a, mf_tensor *const *o,
+                                 mf_tensor *const *g, mf_tensor **gi)
+{
+    const mf_tensor *x = a->in[0], *idx = a->in[1];
+    int d = mf_dim_wrap(a->p->ints[0], x->ndim, 0);
+    mf_tensor *z;
+    (void)o;
+    mf_status st = mf_tensor_zeros(&z, g[0]->dtype, x->ndim, x->shape);
+    if (st) return st;
+    mf_tensor dst = *z, src = *g[0];
+    dst.shape[d] = src.shape[d] = 1;
+    dst.refs = src.refs = 1;
+    dst.grad = src.grad = NULL;
+    dst.grad_fn = src.grad_fn = NULL;
+    dst.requires_grad = src.requires_grad = 0;
+    const int64_t *ix = mf_tensor_data(idx);
+    mf_op_params p = {0};
+    p.scalars[0] = 1;
+    for (int64_t i = 0; i < idx->shape[0] && st == MF_OK; i++) {
+        int64_t k = ix[i * idx->stride[0]];
+        dst.offset = z->offset + k * z->stride[d];
+        src.offset = g[0]->offset + i * g[0]->stride[d];
+        mf_tensor *in[2] = {&dst, &src}, *outp = &dst;
+        st = mf_op_run_into(MF_OP_ADD, 2, in, &p, &outp, 1);
+    }
+    if (st) {
+        mf_tensor_release(z);
+        return st;
+    }
+    gi[0] = z;
+    return MF_OK;
 }
 
 /* ---------------------------------------------------------------- clone, cast */
@@ -45,8 +142,8 @@ static mf_status forward_copy(const mf_op_args *a, mf_tensor *const *out)
     return mf_tensor_copy_(out[0], a->in[0]);
 }
 
-const mf_op mf_oprec_clone = {"clone", 1, 1, MF_OPF_DIFF, infer_copy, forward_copy, NULL};
-const mf_op mf_oprec_cast = {"cast", 1, 1, MF_OPF_DIFF, infer_cast, forward_copy, NULL};
+const mf_op mf_oprec_clone = {"clone", 1, 1, MF_OPF_DIFF, infer_copy, forward_copy, bw_identity};
+const mf_op mf_oprec_cast = {"cast", 1, 1, MF_OPF_DIFF, infer_cast, forward_copy, bw_identity};
 
 /* ---------------------------------------------------------------- view */
 /* Strides for viewing (old shape, strides) as new shape without copying, or
@@ -145,7 +242,7 @@ static mf_status infer_view(const mf_op_args *args, mf_layout *l)
     return MF_OK;
 }
 
-const mf_op mf_oprec_view = {"view", 1, 1, MF_OPF_VIEW | MF_OPF_DIFF, infer_view, NULL, NULL};
+const mf_op mf_oprec_view = {"view", 1, 1, MF_OPF_VIEW | MF_OPF_DIFF, infer_view, NULL, bw_view};
 
 /* ---------------------------------------------------------------- permute */
 static mf_status infer_permute(const mf_op_args *args, mf_layout *l)
@@ -169,7 +266,7 @@ static mf_status infer_permute(const mf_op_args *args, mf_layout *l)
 }
 
 const mf_op mf_oprec_permute = {"permute", 1, 1, MF_OPF_VIEW | MF_OPF_DIFF, infer_permute, NULL,
-                                NULL};
+                                bw_permute};
 
 /* ---------------------------------------------------------------- narrow */
 static mf_status infer_narrow(const mf_op_args *args, mf_layout *l)
@@ -193,7 +290,8 @@ static mf_status infer_narrow(const mf_op_args *args, mf_layout *l)
     return MF_OK;
 }
 
-const mf_op mf_oprec_narrow = {"narrow", 1, 1, MF_OPF_VIEW | MF_OPF_DIFF, infer_narrow, NULL, NULL};
+const mf_op mf_oprec_narrow = {"narrow", 1, 1, MF_OPF_VIEW | MF_OPF_DIFF, infer_narrow, NULL,
+                               bw_narrow};
 
 /* ---------------------------------------------------------------- expand */
 static mf_status infer_expand(const mf_op_args *args, mf_layout *l)
@@ -236,7 +334,8 @@ static mf_status infer_expand(const mf_op_args *args, mf_layout *l)
     return MF_OK;
 }
 
-const mf_op mf_oprec_expand = {"expand", 1, 1, MF_OPF_VIEW | MF_OPF_DIFF, infer_expand, NULL, NULL};
+const mf_op mf_oprec_expand = {"expand", 1, 1, MF_OPF_VIEW | MF_OPF_DIFF, infer_expand, NULL,
+                               bw_expand};
 
 /* ---------------------------------------------------------------- index_select */
 static mf_status infer_index_select(const mf_op_args *args, mf_layout *l)
@@ -281,7 +380,8 @@ static mf_status forward_index_select(const mf_op_args *a, mf_tensor *const *out
 }
 
 const mf_op mf_oprec_index_select = {"index_select", 2, 1, MF_OPF_DIFF, infer_index_select,
-                                     forward_index_select, NULL};
+                                     forward_index_select,
+                                     bw_index_select};
 
 /* ---------------------------------------------------------------- wrappers */
 static mf_status run1(mf_op_id id, mf_tensor **out, mf_tensor *t, const mf_op_params *p)
