@@ -86,7 +86,7 @@ mf_status mf_autograd_record(mf_op_id id, const mf_op_args *a, mf_tensor *const 
         } else {
             st = mf_tensor_clone(&n->in[i], t); /* a borrowed scalar dies with the call */
         }
-        n->in_version[i] = mf_tensor_version(t);
+        if (st == MF_OK) n->in_version[i] = mf_tensor_version(n->in[i]);
     }
     for (int k = 0; k < n_out && st == MF_OK; k++) {
         st = plain_view(&n->out[k], out[k]);

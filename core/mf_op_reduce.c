@@ -328,7 +328,7 @@ static mf_status run_reduce(rkind k, const mf_op_args *a, mf_tensor *out, mf_ten
         } else {
             size_t el = mf_dtype_size(x->dtype);
             for (int64_t o = 0; o < j.s.outer; o++) {
-                sum_columns(x->dtype, (const char *)x->base + (size_t)(o * j.s.R * j.s.inner) * el,
+                sum_columns(x->dtype, (const char *)mf_tensor_data(x) + (size_t)(o * j.s.R * j.s.inner) * el,
                             j.s.R, j.s.inner, j.col);
                 for (int64_t i = 0; i < j.s.inner; i++)
                     mf_store(out->dtype, out->base, o * j.s.inner + i, j.col[i]);
@@ -552,6 +552,7 @@ static mf_status forward_cumsum(const mf_op_args *a, mf_tensor *const *outs)
     p.n_ints = x->ndim ? 1 : 0;
     reduce_shape(x, &p, &s);
     int integral = !mf_dtype_is_float(x->dtype);
+    const void *xd = mf_tensor_data(x); /* contiguous, maybe not at offset 0 */
     for (int64_t o = 0; o < s.outer; o++) {
         for (int64_t in = 0; in < s.inner; in++) {
             double acc = 0;
@@ -559,10 +560,10 @@ static mf_status forward_cumsum(const mf_op_args *a, mf_tensor *const *outs)
             for (int64_t r = 0; r < s.R; r++) {
                 int64_t i = (o * s.R + r) * s.inner + in;
                 if (integral) {
-                    iacc += (uint64_t)(int64_t)ld(x->dtype, x->base, i);
+                    iacc += (uint64_t)(int64_t)ld(x->dtype, xd, i);
                     ((int64_t *)out->base)[i] = (int64_t)iacc;
                 } else {
-                    acc += ld(x->dtype, x->base, i);
+                    acc += ld(x->dtype, xd, i);
                     mf_store(out->dtype, out->base, i, acc);
                 }
             }

@@ -690,5 +690,6 @@ mf_status mf_index_from_1based_(mf_tensor *idx, int64_t size, int arg)
 mf_status mf_index_to_1based_(mf_tensor *idx)
 {
     index_ctx c = {0, 0, 0};
+    mf_tensor_bump_version(idx);
     return index_walk(idx, index_to_1, &c, 1);
 }

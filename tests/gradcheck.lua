@@ -55,11 +55,16 @@ function M.check(fn, inputs, opts)
             each_index(t:shape(), function(idx)
                 if bad then return end
                 local x = t:get(table.unpack(idx))
-                mf.no_grad(function() t:set(table.unpack(idx), x + h) end)
+                local function set(v)
+                    local args = {table.unpack(idx)}
+                    args[#args + 1] = v
+                    mf.no_grad(function() t:set(table.unpack(args)) end)
+                end
+                set(x + h)
                 local lp = loss()
-                mf.no_grad(function() t:set(table.unpack(idx), x - h) end)
+                set(x - h)
                 local lm = loss()
-                mf.no_grad(function() t:set(table.unpack(idx), x) end)
+                set(x)
                 local num, ana = (lp - lm) / (2 * h), g:get(table.unpack(idx))
                 if not (math.abs(num - ana) <= atol + rtol * math.abs(num)) then
                     bad = ("input %d at [%s]: autograd %.10g, finite difference %.10g"):format(

@@ -527,6 +527,16 @@ function TestReduce:test_cumsum_logsumexp_norm_all_any()
     lu.assertTrue(mf.tensor({1, 2}):all():item()) -- nonzero counts as true
 end
 
+function TestReduce:test_views_with_an_offset()
+    -- a row slice is contiguous but does not start at the storage's beginning
+    local big = mf.arange(20, "float64"):view(5, 4)
+    local rows = big:narrow(1, 3, 2) -- rows 3..4: 8..15
+    lu.assertEquals(rows:sum(1):totable(), {8 + 12, 9 + 13, 10 + 14, 11 + 15})
+    lu.assertEquals(rows:cumsum(1):totable(), {{8, 9, 10, 11}, {20, 22, 24, 26}})
+    lu.assertEquals(rows:cumsum(2):totable()[1], {8, 17, 27, 38})
+    lu.assertEquals(rows:var(1, {unbiased = false}):totable(), {4, 4, 4, 4})
+end
+
 function TestReduce:test_empty_and_errors()
     lu.assertEquals(mf.zeros(0):sum():item(), 0)
     lu.assertEquals(mf.zeros(0, 3):sum(1):totable(), {0, 0, 0})

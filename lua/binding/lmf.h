@@ -62,6 +62,10 @@ int64_t lmf_checkint(lua_State *L, int arg); /* an integral number */
  * (checked: 1..size or -size..-1). */
 mf_tensor **lmf_checkindices(lua_State *L, int arg, int64_t size);
 mf_dtype lmf_checkdtype(lua_State *L, int arg);
+/* Converts the 0-based int64 indices at stack index idx to 1-based for Lua,
+ * in place, or in a copy (replacing it on the stack) when autograd saved them
+ * for the backward of `values` (may be NULL). */
+void lmf_indices_to_1based(lua_State *L, int idx, const mf_tensor *values);
 /* Optional trailing dtype: nothing (def), a dtype name, or {dtype=, requires_grad=}. */
 mf_dtype lmf_optdtype(lua_State *L, int arg, mf_dtype def);
 /* Ends a constructor whose new tensor is on top: applies requires_grad = true
@@ -97,6 +101,7 @@ void lmf_open_math(lua_State *L, int mod, int methods);   /* lmf_math.c */
 void lmf_open_linalg(lua_State *L, int mod, int methods); /* lmf_linalg.c */
 void lmf_open_select(lua_State *L, int mod, int methods); /* lmf_select.c */
 void lmf_open_autograd(lua_State *L, int mod, int methods); /* lmf_autograd.c */
+void lmf_open_file(lua_State *L, int mod, int methods);     /* lmf_file.c */
 /* Tensor properties t.grad, t.requires_grad, t.is_leaf, t.grad_fn: get
  * pushes the value (nil for unknown keys); set (value at index 3) returns 0
  * when `key` is not a settable property. */

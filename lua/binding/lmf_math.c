@@ -296,7 +296,7 @@ static int extreme(lua_State *L, int is_min, int want)
     mf_tensor **v = lmf_newtensor(L), **i = lmf_newtensor(L);
     lmf_check(L, mf_tensor_max(v, i, t, r.dim, r.keepdim, is_min));
     lmf_account(L);
-    lmf_check(L, mf_index_to_1based_(*i));
+    lmf_indices_to_1based(L, -1, *v);
     if (want == 1) { /* values only */
         lua_pop(L, 1);
         return 1;
@@ -323,7 +323,7 @@ static int variance(lua_State *L, int root)
     mf_tensor **v = lmf_newtensor(L);
     lmf_check(L, mf_tensor_var(v, t, r.dim, r.keepdim, r.unbiased));
     lmf_account(L);
-    if (root) lmf_check(L, mf_op_run_into(MF_OP_SQRT, 1, v, NULL, v, 1));
+    if (root) NEW_TENSOR(L, mf_op_run1(MF_OP_SQRT, *v, NULL, out)); /* recorded for autograd */
     return 1;
 }
 

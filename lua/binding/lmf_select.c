@@ -321,7 +321,7 @@ static int l_sort(lua_State *L)
     mf_tensor **v = lmf_newtensor(L), **ix = lmf_newtensor(L);
     lmf_check(L, mf_tensor_sort(v, ix, t, d, desc));
     lmf_account(L);
-    lmf_check(L, mf_index_to_1based_(*ix));
+    lmf_indices_to_1based(L, -1, *v);
     return 2;
 }
 
@@ -359,7 +359,7 @@ static int l_topk(lua_State *L)
     mf_tensor **v = lmf_newtensor(L), **ix = lmf_newtensor(L);
     lmf_check(L, mf_tensor_topk(v, ix, t, k, d, largest));
     lmf_account(L);
-    lmf_check(L, mf_index_to_1based_(*ix));
+    lmf_indices_to_1based(L, -1, *v);
     return 2;
 }
 

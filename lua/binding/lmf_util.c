@@ -390,3 +390,16 @@ int lmf_optboolean(lua_State *L, int arg, const char *key, int def)
     lua_pop(L, 1);
     return v;
 }
+
+void lmf_indices_to_1based(lua_State *L, int idx, const mf_tensor *values)
+{
+    idx = lua_absindex(L, idx);
+    mf_tensor *ix = lmf_checktensor(L, idx);
+    if (values && values->grad_fn) { /* autograd saved these 0-based indices */
+        mf_tensor **c = lmf_newtensor(L);
+        lmf_check(L, mf_tensor_clone(c, ix));
+        lua_replace(L, idx);
+        ix = *c;
+    }
+    lmf_check(L, mf_index_to_1based_(ix));
+}
