@@ -397,9 +397,10 @@ mf_status mf_tensor_backward(mf_tensor *t, mf_tensor *grad)
         if (st) return st;
     } else {
         st = match_input(&g, grad, t, "backward");
-        if (st) {
-            mf_error_set(MF_EINVAL, 2, "%s", mf_error_get()->msg);
-            return MF_EINVAL;
+        if (st) { /* name the gradient argument */
+            char msg[sizeof mf_error_get()->msg];
+            memcpy(msg, mf_error_get()->msg, sizeof msg);
+            return mf_error_set(MF_EINVAL, 2, "%s", msg);
         }
     }
     int was = mf_set_grad_enabled(0);

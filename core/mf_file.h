@@ -129,8 +129,8 @@ mf_status mf_file_writer_save(mf_file_writer *w, const char *path);
 /* The file image in a new buffer (*buf, *len; free with mf_free). */
 mf_status mf_file_writer_to_buffer(mf_file_writer *w, void **buf, size_t *len);
 
-/* Writes a tree (e.g. one from mf_file_load) with a new writer. */
-mf_status mf_file_save_node(const mf_file_node *root, const char *path);
+/* The records of a tree (e.g. one from mf_file_load): a whole value. */
+mf_status mf_file_put_node(mf_file_writer *w, const mf_file_node *n);
 
 /* ------------------------------------------------------------------ checksum */
 /* CRC-32 (IEEE 802.3, as zlib's crc32 and Python's zlib.crc32): pass 0 to

@@ -173,13 +173,18 @@ mf_status mf_op_run_into(mf_op_id id, int n_in, mf_tensor *const *in, const mf_o
                                 mf_shape_str(a2, sizeof a2, o->ndim, o->shape));
         }
     }
-    if (mf_grad_enabled() && (op->flags & MF_OPF_DIFF))
-        for (int i = 0; i < n_in; i++)
-            if (in[i]->requires_grad)
-                return mf_error_set(MF_EINVAL, out_arg,
-                                    "%s: out= and in-place forms do not record gradients; an "
-                                    "input requires grad (use the out-of-place form, or no_grad)",
-                                    op->name);
+    if (mf_grad_enabled()) {
+        for (int k = 0; k < op->n_out; k++)
+            if (out[k]->requires_grad)
+                return mf_autograd_check_inplace(out[k], out_arg); /* the in-place error */
+        if (op->flags & MF_OPF_DIFF)
+            for (int i = 0; i < n_in; i++)
+                if (in[i]->requires_grad)
+                    return mf_error_set(MF_EINVAL, out_arg,
+                                        "%s: out= forms do not record gradients and an input "
+                                        "requires grad (use the out-of-place form, or no_grad)",
+                                        op->name);
+    }
     for (int k = 0; k < op->n_out; k++) {
         st = mf_autograd_check_inplace(out[k], out_arg);
         if (st) return st;

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "mf_blas.h"
+#include "mf_grad.h"
 #include "mf_iter.h"
 #include "mf_linalg.h"
 #include "mf_op_impl.h"
@@ -272,6 +273,50 @@ static void set_layout(mf_layout *l, mf_dtype dt, int nb, const int64_t *batch, 
     if (nextra > 1) l->shape[nb + 1] = d1;
 }
 
+/* ---------------------------------------------------------------- backward helpers
+ * Expression helpers in the manner of mf_grad.h: NULL once the scope holds
+ * an error, every result kept by the scope. */
+
+static mf_tensor *gmm(gscope *s, mf_tensor *a, mf_tensor *b)
+{
+    mf_tensor *o = NULL;
+    if (s->st || !a || !b) return NULL;
+    return gkeep(s, mf_tensor_matmul(&o, a, b), &o);
+}
+
+/* The transpose of the last two dims (a view). */
+static mf_tensor *gmT(gscope *s, mf_tensor *t)
+{
+    mf_tensor *o = NULL;
+    if (s->st || !t) return NULL;
+    return gkeep(s, mf_tensor_transpose(&o, t, -2, -1), &o);
+}
+
+/* t with a size-1 dim inserted at dim (negative: from the end, -1 appends)
+ * when `cond`, else t itself. */
+static mf_tensor *gunsqueeze_if(gscope *s, mf_tensor *t, int cond, int64_t dim)
+{
+    mf_tensor *o = NULL;
+    if (s->st || !t) return NULL;
+    if (!cond) return t;
+    return gkeep(s, mf_tensor_unsqueeze(&o, t, dim), &o);
+}
+
+static mf_tensor *greshape(gscope *s, mf_tensor *t, int ndim, const int64_t *shape)
+{
+    mf_tensor *o = NULL;
+    if (s->st || !t) return NULL;
+    return gkeep(s, mf_tensor_reshape(&o, t, ndim, shape), &o);
+}
+
+/* The gradient of an input `like` that the op saw as `as` (a vector as a
+ * one-row or one-column matrix): g summed over the dims broadcasting added
+ * or expanded, down to as's shape, then given like's shape. */
+static mf_tensor *gto(gscope *s, mf_tensor *g, const mf_tensor *as, const mf_tensor *like)
+{
+    return greshape(s, gunbroadcast(s, g, as), like->ndim, like->shape);
+}
+
 /* ================================================================ products */
 
 /* Shapes of a matmul: batch, m x k times k x n; a_vec (b_vec) when a (b)
@@ -521,7 +566,40 @@ static mf_status forward_matmul(const mf_op_args *args, mf_tensor *const *out)
     return gemm_run(out[0], args->in[0], args->in[1], &g, 1.0, 0.0, NULL);
 }
 
-const mf_op mf_oprec_matmul = {"matmul", 2, 1, MF_OPF_DIFF, infer_matmul, forward_matmul, NULL};
+/*
+ * C = A B on matrices gives gA = G B^T and gB = A^T G. A 1-D a is taken as a
+ * row (1, k) and a 1-D b as a column (k, 1), with the dims the forward
+ * dropped put back into G; each gradient is then summed over the batch dims
+ * its input was broadcast along. When b has no batch dims and a has, gB is
+ * one gemm over a's stacked rows (a linear layer on (batch, seq, in) input)
+ * instead of a batch of products summed afterwards.
+ */
+static mf_status backward_matmul(const mf_op_args *args, mf_tensor *const *out,
+                                 mf_tensor *const *grad_out, mf_tensor **grad_in)
+{
+    gscope s_ = {0}, *s = &s_;
+    mf_tensor *a = args->in[0], *b = args->in[1], *g = grad_out[0], *ga = NULL, *gb = NULL;
+    (void)out;
+    if (!g) return MF_OK;
+    mm_geom geo;
+    mf_status st = mm_geometry(a, b, &geo, 1, 2);
+    if (st) return st;
+    mf_tensor *a2 = gunsqueeze_if(s, a, geo.a_vec, 0), *b2 = gunsqueeze_if(s, b, geo.b_vec, -1);
+    mf_tensor *g2 = gunsqueeze_if(s, gunsqueeze_if(s, g, geo.b_vec, -1), geo.a_vec, -2);
+    if (a->requires_grad) ga = gto(s, gmm(s, g2, gmT(s, b2)), a2, a);
+    if (b->requires_grad && geo.nbb == 0 && a->ndim > 2) { /* (rows, k)^T (rows, n) */
+        int64_t rows = geo.bt.count * geo.m, n2 = geo.b_vec ? 1 : geo.n;
+        mf_tensor *af = greshape(s, a, 2, (int64_t[]){rows, geo.k});
+        mf_tensor *gf = greshape(s, g2, 2, (int64_t[]){rows, n2});
+        gb = greshape(s, gmm(s, gmT(s, af), gf), b->ndim, b->shape);
+    } else if (b->requires_grad) {
+        gb = gto(s, gmm(s, gmT(s, a2), g2), b2, b);
+    }
+    return gscope_finish2(s, ga, gb, args, grad_in);
+}
+
+const mf_op mf_oprec_matmul = {"matmul", 2, 1, MF_OPF_DIFF, infer_matmul, forward_matmul,
+                               backward_matmul};
 
 /* ---------------------------------------------------------------- addmm */
 /* in: c, a, b; scalars[0] = alpha, scalars[1] = beta. */
@@ -611,7 +689,18 @@ static mf_status forward_inv(const mf_op_args *args, mf_tensor *const *out)
     return scratch_free(&s, MF_OK);
 }
 
-const mf_op mf_oprec_inv = {"inv", 1, 1, MF_OPF_DIFF, infer_square, forward_inv, NULL};
+/* X = A^-1: gA = -X^T G X^T. */
+static mf_status backward_inv(const mf_op_args *args, mf_tensor *const *out,
+                              mf_tensor *const *grad_out, mf_tensor **grad_in)
+{
+    gscope s_ = {0}, *s = &s_;
+    (void)args;
+    if (!grad_out[0]) return MF_OK;
+    mf_tensor *xt = gmT(s, out[0]);
+    return gscope_finish(s, gun(s, MF_OP_NEG, gmm(s, gmm(s, xt, grad_out[0]), xt)), &grad_in[0]);
+}
+
+const mf_op mf_oprec_inv = {"inv", 1, 1, MF_OPF_DIFF, infer_square, forward_inv, backward_inv};
 
 static mf_status infer_det(const mf_op_args *args, mf_layout *out)
 {
@@ -656,7 +745,73 @@ static mf_status forward_det(const mf_op_args *args, mf_tensor *const *out)
     return scratch_free(&s, MF_OK);
 }
 
-const mf_op mf_oprec_det = {"det", 1, 1, MF_OPF_DIFF, infer_det, forward_det, NULL};
+/* Whether every element of t is finite. */
+static int all_finite_t(const mf_tensor *t)
+{
+    int64_t n = mf_tensor_numel(t);
+    mf_walk w;
+    mf_walk_init(&w, t);
+    for (int64_t i = 0; i < n; i++, mf_walk_next(&w))
+        if (!isfinite(mf_load(t->dtype, t->base, t->offset + w.off))) return 0;
+    return 1;
+}
+
+/*
+ * d = det(A): gA = g adj(A)^T, the matrix of cofactors (d A^-T when A is
+ * invertible). It is computed from the SVD A = U diag(s) Vh as
+ *     adj(A)^T = det(U) det(Vh) U diag(s^) Vh,   s^_i = prod_{j ~= i} s_j,
+ * which stays finite and right for singular A, where d A^-T would be 0 * inf:
+ * a matrix of rank n-1 gets its nonzero gradient, one of lower rank zero.
+ * (det(U) and det(Vh) are +-1; only their signs are used.) A with NaN or
+ * infinite entries gets a NaN gradient.
+ */
+static mf_status backward_det(const mf_op_args *args, mf_tensor *const *out,
+                              mf_tensor *const *grad_out, mf_tensor **grad_in)
+{
+    gscope s_ = {0}, *s = &s_;
+    mf_tensor *a = args->in[0], *g = grad_out[0];
+    if (!g) return MF_OK;
+    mf_dtype dt = out[0]->dtype;
+    int nb = a->ndim - 2;
+    int64_t n = a->shape[nb];
+    if (n == 0) return mf_tensor_zeros(&grad_in[0], dt, a->ndim, a->shape);
+    if (!all_finite_t(a)) return mf_tensor_full(&grad_in[0], dt, a->ndim, a->shape, NAN);
+    mf_tensor *u = NULL, *sv = NULL, *vh = NULL, *du = NULL, *dv = NULL, *gc = NULL, *w = NULL;
+    mf_status st = mf_linalg_svd(&u, &sv, &vh, a, 0);
+    gkeep(s, st, &u);
+    gkeep(s, st, &sv);
+    gkeep(s, st, &vh);
+    if (!s->st) gkeep(s, mf_linalg_det(&du, u), &du);
+    if (!s->st) gkeep(s, mf_linalg_det(&dv, vh), &dv);
+    if (!s->st) gkeep(s, mf_tensor_contiguous(&gc, g), &gc);
+    /* w (..., 1, n): the column scales g det(U) det(Vh) s^ */
+    int64_t wshape[MF_MAX_DIMS];
+    memcpy(wshape, a->shape, sizeof(int64_t) * (size_t)nb);
+    wshape[nb] = 1;
+    wshape[nb + 1] = n;
+    if (!s->st) gkeep(s, mf_tensor_new(&w, dt, a->ndim, wshape), &w);
+    if (!s->st) {
+        int64_t count = mf_tensor_numel(gc);
+        const void *sp = mf_tensor_data(sv), *up = mf_tensor_data(du), *vp = mf_tensor_data(dv);
+        const void *gp = mf_tensor_data(gc);
+        void *wp = mf_tensor_data(w);
+        for (int64_t b = 0; b < count; b++) {
+            double sign = mf_load(dt, up, b) * mf_load(dt, vp, b) < 0 ? -1.0 : 1.0;
+            double scale = sign * mf_load(gc->dtype, gp, b), suffix = 1, prefix = 1;
+            for (int64_t i = n - 1; i >= 0; i--) { /* products after i, then times those before */
+                mf_store(dt, wp, b * n + i, suffix);
+                suffix *= mf_load(dt, sp, b * n + i);
+            }
+            for (int64_t i = 0; i < n; i++) {
+                mf_store(dt, wp, b * n + i, mf_load(dt, wp, b * n + i) * prefix * scale);
+                prefix *= mf_load(dt, sp, b * n + i);
+            }
+        }
+    }
+    return gscope_finish(s, gmm(s, gmul(s, u, w), vh), &grad_in[0]);
+}
+
+const mf_op mf_oprec_det = {"det", 1, 1, MF_OPF_DIFF, infer_det, forward_det, backward_det};
 
 /* ---------------------------------------------------------------- cholesky */
 /* ints[0]: nonzero for the upper factor. */
@@ -692,8 +847,38 @@ static mf_status forward_cholesky(const mf_op_args *args, mf_tensor *const *out)
     return scratch_free(&s, MF_OK);
 }
 
+/*
+ * A = L L^T (Murray 2016, "Differentiation of the Cholesky decomposition",
+ * as PyTorch's cholesky_backward): with Phi = tril(L^T G), its diagonal
+ * halved, gA = L^-T Phi L^-1, returned symmetrized, (gA + gA^T) / 2: the
+ * gradient for a symmetric A. (The forward reads one triangle only, so a
+ * finite difference on one off-diagonal entry sees the sum of the two
+ * mirrored entries of gA; check it through a symmetric input such as X X^T.)
+ * For the upper factor U = L^T: L = U^T and G_L = G_U^T.
+ */
+static mf_status backward_cholesky(const mf_op_args *args, mf_tensor *const *out,
+                                   mf_tensor *const *grad_out, mf_tensor **grad_in)
+{
+    gscope s_ = {0}, *s = &s_;
+    mf_tensor *g = grad_out[0], *mask = NULL, *li = NULL;
+    if (!g) return MF_OK;
+    int upper = args->p->ints[0] != 0;
+    mf_dtype dt = out[0]->dtype;
+    int64_t n = out[0]->shape[out[0]->ndim - 1];
+    mf_tensor *l = upper ? gmT(s, out[0]) : out[0], *gl = upper ? gmT(s, g) : g;
+    /* tril with the diagonal halved, times the 1/2 of the symmetrization */
+    if (!s->st) gkeep(s, mf_tensor_new(&mask, dt, 2, (int64_t[]){n, n}), &mask);
+    for (int64_t i = 0; i < n && !s->st; i++)
+        for (int64_t j = 0; j < n; j++)
+            mf_store(dt, mask->base, i * n + j, i > j ? 0.5 : i == j ? 0.25 : 0.0);
+    mf_tensor *phi = gmul(s, gmm(s, gmT(s, l), gl), mask);
+    if (!s->st) gkeep(s, mf_linalg_inv(&li, l), &li);
+    mf_tensor *r = gmm(s, gmm(s, gmT(s, li), phi), li);
+    return gscope_finish(s, gbin(s, MF_OP_ADD, r, gmT(s, r)), &grad_in[0]);
+}
+
 const mf_op mf_oprec_cholesky = {"cholesky", 1, 1, MF_OPF_DIFF, infer_square, forward_cholesky,
-                                 NULL};
+                                 backward_cholesky};
 
 /* ---------------------------------------------------------------- solve, lstsq */
 /* A (batch, rows, cols) and B (batch, rows, k) or, as vectors, (batch, rows). */
@@ -778,7 +963,30 @@ static mf_status forward_solve(const mf_op_args *args, mf_tensor *const *out)
     return scratch_free(&s, MF_OK);
 }
 
-const mf_op mf_oprec_solve = {"solve", 2, 1, MF_OPF_DIFF, infer_solve, forward_solve, NULL};
+/*
+ * X = A^-1 B: gB = A^-T G (one more solve) and gA = -gB X^T. A vector
+ * right-hand side is taken as a one-column matrix; each gradient is summed
+ * over the batch dims its input was broadcast along.
+ */
+static mf_status backward_solve(const mf_op_args *args, mf_tensor *const *out,
+                                mf_tensor *const *grad_out, mf_tensor **grad_in)
+{
+    gscope s_ = {0}, *s = &s_;
+    mf_tensor *a = args->in[0], *b = args->in[1], *g = grad_out[0], *gb2 = NULL;
+    if (!g) return MF_OK;
+    sys_geom geo;
+    mf_status st = sys_geometry(a, b, &geo, 1);
+    if (st) return st;
+    mf_tensor *b2 = gunsqueeze_if(s, b, geo.vec, -1), *x2 = gunsqueeze_if(s, out[0], geo.vec, -1);
+    mf_tensor *g2 = gunsqueeze_if(s, g, geo.vec, -1), *at = gmT(s, a);
+    if (!s->st) gkeep(s, mf_linalg_solve(&gb2, at, g2), &gb2);
+    mf_tensor *ga = a->requires_grad ? gun(s, MF_OP_NEG, gmm(s, gb2, gmT(s, x2))) : NULL;
+    mf_tensor *gb = b->requires_grad ? gto(s, gb2, b2, b) : NULL;
+    return gscope_finish2(s, ga, gb, args, grad_in);
+}
+
+const mf_op mf_oprec_solve = {"solve", 2, 1, MF_OPF_DIFF, infer_solve, forward_solve,
+                              backward_solve};
 
 /* scalars[0]: rcond (< 0 or NaN: eps * max(m, n)). Outputs: solution,
  * residuals, rank. */

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "mf_autograd.h"
 #include "mf_iter.h"
 #include "mf_op_impl.h"
 #include "mf_select.h"
@@ -129,7 +130,31 @@ static mf_status forward_cat(const mf_op_args *a, mf_tensor *const *outs)
     return MF_OK;
 }
 
-const mf_op mf_oprec_cat = {"cat", MF_OP_VARIADIC, 1, MF_OPF_DIFF, infer_cat, forward_cat, NULL};
+/* Each input's gradient is its slice of g along the cat dim (a view); a
+ * skipped 1-D empty input gets an empty one. */
+static mf_status backward_cat(const mf_op_args *a, mf_tensor *const *outs,
+                              mf_tensor *const *grad_out, mf_tensor **grad_in)
+{
+    mf_tensor *g = grad_out[0];
+    if (!g) return MF_OK;
+    int d = mf_dim_wrap(a->p->ints[0], outs[0]->ndim, 0);
+    int64_t pos = 0;
+    for (int i = 0; i < a->n_in; i++) {
+        const mf_tensor *t = a->in[i];
+        mf_status st = MF_OK;
+        if (cat_skipped(t)) {
+            if (t->requires_grad) st = mf_tensor_zeros(&grad_in[i], g->dtype, 1, t->shape);
+        } else {
+            if (t->requires_grad) st = mf_tensor_narrow(&grad_in[i], g, d, pos, t->shape[d]);
+            pos += t->shape[d];
+        }
+        if (st) return st;
+    }
+    return MF_OK;
+}
+
+const mf_op mf_oprec_cat = {"cat", MF_OP_VARIADIC, 1, MF_OPF_DIFF, infer_cat, forward_cat,
+                            backward_cat};
 
 /* ---------------------------------------------------------------- flip */
 static mf_status infer_flip(const mf_op_args *a, mf_layout *l)
@@ -159,7 +184,16 @@ static mf_status forward_flip(const mf_op_args *a, mf_tensor *const *outs)
     return mf_tensor_copy_(outs[0], &src);
 }
 
-const mf_op mf_oprec_flip = {"flip", 1, 1, MF_OPF_DIFF, infer_flip, forward_flip, NULL};
+/* Flipping is its own inverse: g flipped along the same dims. */
+static mf_status backward_flip(const mf_op_args *a, mf_tensor *const *outs,
+                               mf_tensor *const *grad_out, mf_tensor **grad_in)
+{
+    (void)outs;
+    if (!grad_out[0]) return MF_OK;
+    return mf_op_run1(MF_OP_FLIP, grad_out[0], a->p, &grad_in[0]);
+}
+
+const mf_op mf_oprec_flip = {"flip", 1, 1, MF_OPF_DIFF, infer_flip, forward_flip, backward_flip};
 
 /* ---------------------------------------------------------------- gather */
 static mf_status infer_gather(const mf_op_args *a, mf_layout *l)
@@ -238,7 +272,37 @@ static mf_status forward_gather(const mf_op_args *a, mf_tensor *const *outs)
     return MF_OK;
 }
 
-const mf_op mf_oprec_gather = {"gather", 2, 1, MF_OPF_DIFF, infer_gather, forward_gather, NULL};
+/* zeros of shape (ndim, shape) and dtype dt with src added at index along
+ * dim (params p), into *out. */
+static mf_status scatter_into_zeros(mf_tensor **out, mf_dtype dt, int ndim, const int64_t *shape,
+                                    const mf_op_params *p, mf_tensor *index, mf_tensor *src)
+{
+    mf_tensor *z = NULL;
+    mf_status st = mf_tensor_zeros(&z, dt, ndim, shape);
+    if (st) return st;
+    mf_tensor *in[3] = {z, index, src};
+    st = mf_op_run_into(MF_OP_SCATTER_ADD, 3, in, p, &z, 1);
+    if (st) {
+        mf_tensor_release(z);
+        return st;
+    }
+    *out = z;
+    return MF_OK;
+}
+
+/* g goes back to the positions it was gathered from (scatter_add into
+ * zeros: positions gathered more than once accumulate). */
+static mf_status backward_gather(const mf_op_args *a, mf_tensor *const *outs,
+                                 mf_tensor *const *grad_out, mf_tensor **grad_in)
+{
+    mf_tensor *t = a->in[0], *g = grad_out[0];
+    (void)outs;
+    if (!g || !t->requires_grad) return MF_OK;
+    return scatter_into_zeros(&grad_in[0], g->dtype, t->ndim, t->shape, a->p, a->in[1], g);
+}
+
+const mf_op mf_oprec_gather = {"gather", 2, 1, MF_OPF_DIFF, infer_gather, forward_gather,
+                               backward_gather};
 
 /* ---------------------------------------------------------------- scatter_add */
 static mf_status infer_scatter_add(const mf_op_args *a, mf_layout *l)
@@ -353,8 +417,44 @@ static mf_status forward_scatter_add(const mf_op_args *a, mf_tensor *const *outs
     return st;
 }
 
+/* out = t + src added at index: t's gradient is g; src's is g gathered at
+ * index, in the index-shaped corner of src (the entries of src beyond the
+ * index's sizes are not read: their gradient is zero). */
+static mf_status backward_scatter_add(const mf_op_args *a, mf_tensor *const *outs,
+                                      mf_tensor *const *grad_out, mf_tensor **grad_in)
+{
+    mf_tensor *t = a->in[0], *idx = a->in[1], *src = a->in[2], *g = grad_out[0];
+    (void)outs;
+    if (!g) return MF_OK;
+    if (t->requires_grad) {
+        mf_tensor_retain(g);
+        grad_in[0] = g;
+    }
+    if (!src->requires_grad) return MF_OK;
+    mf_tensor *in[2] = {g, idx}, *picked = NULL, *z = NULL;
+    mf_status st = mf_op_run(MF_OP_GATHER, 2, in, a->p, &picked);
+    if (st) return st;
+    if (memcmp(idx->shape, src->shape, sizeof(int64_t) * (size_t)src->ndim) == 0) {
+        grad_in[2] = picked;
+        return MF_OK;
+    }
+    st = mf_tensor_zeros(&z, picked->dtype, src->ndim, src->shape);
+    if (st == MF_OK) {
+        mf_tensor corner = *z; /* a header over the index-shaped corner of z */
+        memcpy(corner.shape, idx->shape, sizeof(int64_t) * (size_t)idx->ndim);
+        st = mf_tensor_copy_(&corner, picked);
+    }
+    mf_tensor_release(picked);
+    if (st) {
+        mf_tensor_release(z);
+        return st;
+    }
+    grad_in[2] = z;
+    return MF_OK;
+}
+
 const mf_op mf_oprec_scatter_add = {"scatter_add", 3, 1, MF_OPF_DIFF, infer_scatter_add,
-                                    forward_scatter_add, NULL};
+                                    forward_scatter_add, backward_scatter_add};
 
 /* ---------------------------------------------------------------- counting kernels */
 #define COUNT_KERNEL(NAME, T, TEST)                                                     \
@@ -464,8 +564,60 @@ static mf_status forward_masked_select(const mf_op_args *a, mf_tensor *const *ou
     return MF_OK;
 }
 
+/* The reverse of masked_kernel: operands z (written), mask; the entries of
+ * g are put, in order, where the mask is true. */
+typedef struct {
+    const char *src;
+    int64_t sstride; /* bytes */
+    size_t size;
+    int64_t left; /* entries of g not placed yet */
+} place_ctx;
+
+static int place_kernel(int64_t n, char **p, const int64_t *s, void *vctx)
+{
+    place_ctx *c = vctx;
+    char *z = p[0], *m = p[1];
+    for (int64_t i = 0; i < n; i++, z += s[0], m += s[1]) {
+        if (*(const uint8_t *)m) {
+            if (c->left-- == 0) return 1;
+            copy_elem(z, c->src, c->size);
+            c->src += c->sstride;
+        }
+    }
+    return 0;
+}
+
+/* g goes back to the positions of the broadcast shape where the mask is
+ * true (zeros elsewhere), summed down to t's shape where t was broadcast. */
+static mf_status backward_masked_select(const mf_op_args *a, mf_tensor *const *outs,
+                                        mf_tensor *const *grad_out, mf_tensor **grad_in)
+{
+    const mf_tensor *t = a->in[0], *mask = a->in[1];
+    mf_tensor *g = grad_out[0], *z = NULL;
+    (void)outs;
+    if (!g || !t->requires_grad) return MF_OK;
+    int nd;
+    int64_t shape[MF_MAX_DIMS], ms[MF_MAX_DIMS];
+    mf_status st = masked_shape(t, mask, &nd, shape);
+    if (st == MF_OK) st = mf_tensor_zeros(&z, g->dtype, nd, shape);
+    if (st) return st;
+    mf_broadcast_strides(mask, nd, shape, ms);
+    size_t es = mf_dtype_size(g->dtype);
+    const int64_t *strides[2] = {z->stride, ms};
+    size_t el[2] = {es, 1};
+    mf_iter it;
+    mf_iter_init(&it, 2, nd, shape, strides, el);
+    char *base[2] = {mf_tensor_data(z), mf_tensor_data(mask)};
+    place_ctx c = {mf_tensor_data(g), g->stride[0] * (int64_t)es, es, g->shape[0]};
+    if (mf_tensor_numel(z) > 0 && (mf_iter_run(&it, base, place_kernel, &c) || c.left != 0))
+        st = mf_error_set(MF_ESTATE, 0, "masked_select: the mask does not match the gradient");
+    if (st == MF_OK) st = mf_grad_unbroadcast(&grad_in[0], z, t->ndim, t->shape);
+    mf_tensor_release(z);
+    return st;
+}
+
 const mf_op mf_oprec_masked_select = {"masked_select", 2, 1, MF_OPF_DIFF, infer_masked_select,
-                                      forward_masked_select, NULL};
+                                      forward_masked_select, backward_masked_select};
 
 /* ---------------------------------------------------------------- nonzero */
 static mf_status infer_nonzero(const mf_op_args *a, mf_layout *l)

@@ -299,7 +299,35 @@ static mf_status forward_sort(const mf_op_args *a, mf_tensor *const *outs)
     return MF_OK;
 }
 
-const mf_op mf_oprec_sort = {"sort", 1, 2, MF_OPF_DIFF, infer_sort, forward_sort, NULL};
+/* The values are t's entries permuted along dim: g goes back to the
+ * positions they came from, the indices output (scatter_add into zeros). */
+static mf_status backward_sort(const mf_op_args *a, mf_tensor *const *outs,
+                               mf_tensor *const *grad_out, mf_tensor **grad_in)
+{
+    mf_tensor *t = a->in[0], *g = grad_out[0];
+    if (!g || !t->requires_grad) return MF_OK;
+    if (t->ndim == 0) { /* one element: the identity */
+        mf_tensor_retain(g);
+        grad_in[0] = g;
+        return MF_OK;
+    }
+    mf_tensor *z = NULL;
+    mf_status st = mf_tensor_zeros(&z, g->dtype, t->ndim, t->shape);
+    if (st) return st;
+    mf_tensor *in[3] = {z, outs[1], g};
+    mf_op_params p = {0};
+    p.n_ints = 1;
+    p.ints[0] = a->p->ints[0];
+    st = mf_op_run_into(MF_OP_SCATTER_ADD, 3, in, &p, &z, 1);
+    if (st) {
+        mf_tensor_release(z);
+        return st;
+    }
+    grad_in[0] = z;
+    return MF_OK;
+}
+
+const mf_op mf_oprec_sort = {"sort", 1, 2, MF_OPF_DIFF, infer_sort, forward_sort, backward_sort};
 
 /* ---------------------------------------------------------------- unique_consecutive */
 /* Equality of two elements as values: -0.0 == 0.0 and NaN ~= NaN (IEEE). */

@@ -53,13 +53,16 @@ static mf_status check_shape(int ndim, const int64_t *shape, int arg, int64_t *n
 {
     if (ndim < 0 || ndim > MF_MAX_DIMS)
         return mf_error_set(MF_EINVAL, arg, "%d dims (at most %d)", ndim, MF_MAX_DIMS);
-    int64_t n = 1;
+    /* the product of the nonzero sizes is bounded too: strides are computed
+     * from it even when another size is 0 */
+    int64_t n = 1, nz = 1;
     for (int d = 0; d < ndim; d++) {
         if (shape[d] < 0)
             return mf_error_set(MF_EINVAL, arg, "negative size %lld in dim %d",
                                 (long long)shape[d], d);
-        if (shape[d] && n > INT64_MAX / 16 / shape[d])
+        if (shape[d] && nz > INT64_MAX / 16 / shape[d])
             return mf_error_set(MF_ERANGE, arg, "tensor too large");
+        if (shape[d]) nz *= shape[d];
         n *= shape[d];
     }
     *numel = n;

@@ -7,11 +7,13 @@
 
 #include "mf_autograd.h"
 #include "mf_common.h"
+#include "mf_file.h"
 #include "mf_format.h"
 #include "mf_iter.h"
 #include "mf_linalg.h"
 #include "mf_math.h"
 #include "mf_op.h"
+#include "mf_optim.h"
 #include "mf_random.h"
 #include "mf_select.h"
 #include "mf_tensor.h"

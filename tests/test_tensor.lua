@@ -141,6 +141,7 @@ function TestConstruction:test_bad_input()
     assert_error(function() mf.zeros(2, -1) end, "size must be >= 0, got -1")
     assert_error(function() mf.zeros(2.5) end, "integer expected")
     assert_error(function() mf.zeros(1, 1, 1, 1, 1, 1, 1, 1, 1) end, "more than 8 dims")
+    assert_error(function() mf.zeros(0, 2^49, 2^56) end, "tensor too large") -- even when empty
     assert_error(function() mf.full({2}, 1.5, "int64") end, "not an integer")
     assert_error(function() mf.arange(0, 1, 0) end, "step must be finite and nonzero")
     assert_error(function() mf.linspace(0, 1, -2) end, "steps must be >= 0")

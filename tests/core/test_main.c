@@ -6,7 +6,8 @@
 #include "moonforge.h"
 
 extern const ctest_case ctest_tensor[], ctest_ops[], ctest_random[], ctest_format[],
-    ctest_math[], ctest_linalg[], ctest_select[];
+    ctest_math[], ctest_linalg[], ctest_select[], ctest_file[];
+extern const ctest_case ctest_optim[];
 
 static const struct {
     const char *name;
@@ -19,6 +20,8 @@ static const struct {
     {"math", ctest_math},
     {"linalg", ctest_linalg},
     {"select", ctest_select},
+    {"file", ctest_file},
+    {"optim", ctest_optim},
 };
 
 int main(int argc, char **argv)
