@@ -174,26 +174,31 @@ typedef struct {
 /* torch.lerp(a, b, w) as ATen computes it (exact at both ends). */
 #define LERP(a, b, w) (fabs((double)(w)) < 0.5 ? (a) + (w) * ((b) - (a)) : (b) - ((b) - (a)) * (1 - (w)))
 /* Stores of decaying buffers: subnormal magnitudes become 0 (mf_optim.h). */
-#define FLUSH(T, x, tiny) ((x) < (T)(tiny) && (x) > -(T)(tiny) ? (T)0 : (x))
+#define FLUSH(T, x, tiny) (ABS_##T(x) < (T)(tiny) ? (T)0 : (x)) /* branch-free: fabs + select */
+#define ABS_float fabsf
+#define ABS_double fabs
 
-/* Each DEFINE_* makes kernel_<algo>_<SFX>(job, slot, lo, hi) updating the
- * elements [lo, hi) of one slot. */
+/* Each DEFINE_* makes <algo>_<SFX>(job, slot, lo, hi) updating the elements
+ * [lo, hi) of one slot. Options are copied into locals first: the stores
+ * through p could alias *h otherwise, forcing a reload per element. */
 #define DEFINE_SGD(T, SFX, TINY)                                                \
     static void sgd_##SFX(const run_job *j, const run_slot *s, int64_t lo, int64_t hi) \
     {                                                                           \
         const mf_optim_hparams *h = j->h;                                       \
-        T *p = s->p, *buf = s->s[0];                                            \
-        const T *g = s->g;                                                      \
+        T *restrict p = s->p, *restrict buf = s->s[0];                          \
+        const T *restrict g = s->g;                                             \
+        const int l2 = h->weight_decay != 0, has_mom = h->momentum != 0;       \
+        const int first = s->first, nesterov = h->nesterov;                     \
         const T wd = (T)h->weight_decay, mom = (T)h->momentum;                  \
         const T keep = (T)(1 - h->dampening), neg_lr = (T)-h->lr;               \
         for (int64_t i = lo; i < hi; i++) {                                     \
             T d = g[i];                                                         \
-            if (h->weight_decay != 0) d = d + wd * p[i];                        \
-            if (h->momentum != 0) {                                             \
-                T b = s->first ? d : buf[i] * mom + keep * d;                   \
+            if (l2) d = d + wd * p[i];                                          \
+            if (has_mom) {                                                      \
+                T b = first ? d : buf[i] * mom + keep * d;                      \
                 b = FLUSH(T, b, TINY);                                          \
                 buf[i] = b;                                                     \
-                d = h->nesterov ? d + mom * b : b;                              \
+                d = nesterov ? d + mom * b : b;                                 \
             }                                                                   \
             p[i] = p[i] + neg_lr * d;                                           \
         }                                                                       \
@@ -204,8 +209,9 @@ typedef struct {
     static void adam_##SFX(const run_job *j, const run_slot *s, int64_t lo, int64_t hi) \
     {                                                                           \
         const mf_optim_hparams *h = j->h;                                       \
-        T *p = s->p, *m = s->s[0], *v = s->s[1], *vmax = s->s[2];               \
-        const T *g = s->g;                                                      \
+        T *restrict p = s->p, *restrict m = s->s[0], *restrict v = s->s[1];     \
+        T *restrict vmax = s->s[2];                                             \
+        const T *restrict g = s->g;                                             \
         const int decoupled = j->algo == MF_OPTIM_ADAMW;                        \
         const int l2 = !decoupled && h->weight_decay != 0;                      \
         const int flush_v = h->eps > 0;                                         \
@@ -238,16 +244,16 @@ typedef struct {
     {                                                                           \
         const mf_optim_hparams *h = j->h;                                       \
         int k = 1;                                                              \
-        T *p = s->p, *sq = s->s[0];                                             \
-        T *buf = h->momentum > 0 ? s->s[k++] : NULL;                            \
-        T *gavg = h->centered ? s->s[k++] : NULL;                               \
-        const T *g = s->g;                                                      \
-        const int flush_sq = h->eps > 0;                                        \
+        T *restrict p = s->p, *restrict sq = s->s[0];                           \
+        T *restrict buf = h->momentum > 0 ? s->s[k++] : NULL;                   \
+        T *restrict gavg = h->centered ? s->s[k++] : NULL;                      \
+        const T *restrict g = s->g;                                             \
+        const int flush_sq = h->eps > 0, l2 = h->weight_decay != 0;             \
         const T wd = (T)h->weight_decay, a = (T)h->alpha, w = (T)(1 - h->alpha); \
         const T mom = (T)h->momentum, eps = (T)h->eps, neg_lr = (T)-h->lr;      \
         for (int64_t i = lo; i < hi; i++) {                                     \
             T gi = g[i];                                                        \
-            if (h->weight_decay != 0) gi = gi + wd * p[i];                      \
+            if (l2) gi = gi + wd * p[i];                                        \
             T si = sq[i] * a + w * (gi * gi);                                   \
             if (flush_sq) si = FLUSH(T, si, TINY);                              \
             sq[i] = si;                                                         \
@@ -278,12 +284,13 @@ typedef struct {
     static void adagrad_##SFX(const run_job *j, const run_slot *s, int64_t lo, int64_t hi) \
     {                                                                           \
         const mf_optim_hparams *h = j->h;                                       \
-        T *p = s->p, *sum = s->s[0];                                            \
-        const T *g = s->g;                                                      \
+        T *restrict p = s->p, *restrict sum = s->s[0];                          \
+        const T *restrict g = s->g;                                             \
+        const int l2 = h->weight_decay != 0;                                    \
         const T wd = (T)h->weight_decay, eps = (T)h->eps, neg_clr = (T)-s->c0;  \
         for (int64_t i = lo; i < hi; i++) {                                     \
             T gi = g[i];                                                        \
-            if (h->weight_decay != 0) gi = gi + wd * p[i];                      \
+            if (l2) gi = gi + wd * p[i];                                        \
             T si = sum[i] + gi * gi;                                            \
             sum[i] = si;                                                        \
             p[i] = p[i] + neg_clr * (gi / (SQRT(si) + eps));                    \

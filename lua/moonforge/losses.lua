@@ -131,8 +131,8 @@ function M.bce(input, target, opts)
     if input:numel() > 0 then
         local lo, hi = input:amin():item(), input:amax():item()
         if lo < 0 or hi > 1 then
-            argerror(1, "bce", ("input must hold probabilities in [0, 1], got values in [%g, %g] (use bce_with_logits for logits)")
-                     :format(lo, hi), 3)
+            argerror(1, "bce", ("input must hold probabilities in [0, 1], got values in [%g, %g]"
+                                .. " (use bce_with_logits for logits)"):format(lo, hi), 3)
         end
     end
     local loss = -(target * clamped_log(input) + (1 - target) * clamped_log(1 - input))
