@@ -135,12 +135,6 @@ M.Optimizer = Optimizer
 
 local function is_optimizer(v) return getmetatable(v) == Optimizer end
 
-local function num_params(self)
-    local n = 0
-    for _, g in ipairs(self.param_groups) do n = n + #g.params end
-    return n
-end
-
 local function describe(v)
     if is_tensor(v) then return v:dtype() .. " tensor" end
     return type(v)
