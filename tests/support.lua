@@ -32,4 +32,16 @@ function M.capture(cmd)
     return (s:gsub("\n$", ""))
 end
 
+--- Asserts that fn() raises an error whose message contains every one of
+-- the given strings (plain text); returns the message.
+function M.assert_error(fn, ...)
+    local lu = require "luaunit"
+    local patterns = table.pack(...)
+    local ok, err = pcall(fn)
+    lu.assertFalse(ok, "expected an error")
+    err = tostring(err)
+    for i = 1, patterns.n do lu.assertStrContains(err, patterns[i]) end
+    return err
+end
+
 return M

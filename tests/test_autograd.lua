@@ -3,6 +3,7 @@
 -- the kinks, and the behaviour of the API.
 package.path = arg[0]:gsub("[^/]*$", "") .. "?.lua;" .. package.path
 local lu = require "luaunit"
+local assert_error = require("support").assert_error
 local mf = require "moonforge"
 local gradcheck = require "gradcheck"
 
@@ -12,11 +13,6 @@ for _, file in ipairs({"grad_cases_core", "grad_cases_more"}) do
     if ok then for op, list in pairs(cases) do CASES[op] = list end end
 end
 
-local function assert_error(fn, ...)
-    local ok, err = pcall(fn)
-    lu.assertFalse(ok, "expected an error")
-    for _, p in ipairs({...}) do lu.assertStrContains(tostring(err), p) end
-end
 
 TestGradients = {}
 

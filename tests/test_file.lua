@@ -2,8 +2,9 @@
 -- the byte layout read back by an independent reader written from
 -- docs/format.md, and every error (bad values, damaged files, paths).
 local lu = require "luaunit"
-local mf = require "moonforge"
 package.path = arg[0]:gsub("[^/]*$", "") .. "?.lua;" .. package.path
+local assert_error = require("support").assert_error
+local mf = require "moonforge"
 local support = require "support"
 local quote, read_file, write_file = support.quote, support.read_file, support.write_file
 
@@ -28,15 +29,6 @@ local function entries(dir)
     for l in p:lines() do list[#list + 1] = l end
     p:close()
     return list
-end
-
-local function assert_error(fn, ...)
-    local patterns = table.pack(...)
-    local ok, err = pcall(fn)
-    lu.assertFalse(ok, "expected an error")
-    err = tostring(err)
-    for i = 1, patterns.n do lu.assertStrContains(err, patterns[i]) end
-    return err
 end
 
 local function roundtrip(v)

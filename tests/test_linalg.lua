@@ -2,6 +2,8 @@
 -- (solve, inv, det, cholesky, qr, svd, eigh, lstsq), each checked against an
 -- independent computation in plain Lua over t:get(...).
 local lu = require "luaunit"
+package.path = arg[0]:gsub("[^/]*$", "") .. "?.lua;" .. package.path
+local assert_error = require("support").assert_error
 local mf = require "moonforge"
 
 local DTYPES = { "float32", "float64", "int64" }
@@ -10,14 +12,6 @@ local TOL = { float32 = 1e-4, float64 = 1e-10, int64 = 0 }
 
 ---------------------------------------------------------------- helpers
 
-local function assert_error(fn, ...)
-    local patterns = table.pack(...)
-    local ok, err = pcall(fn)
-    lu.assertFalse(ok, "expected an error")
-    err = tostring(err)
-    for i = 1, patterns.n do lu.assertStrContains(err, patterns[i]) end
-    return err
-end
 
 -- Calls fn(idx) for every 1-based index tuple of shape (once for a 0-D shape).
 local function walk(shape, fn)

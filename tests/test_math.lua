@@ -2,14 +2,10 @@
 -- computation over t:get() on contiguous, transposed, sliced, expanded,
 -- empty and size-1 inputs, for every dtype the op supports.
 local lu = require "luaunit"
+package.path = arg[0]:gsub("[^/]*$", "") .. "?.lua;" .. package.path
+local assert_error = require("support").assert_error
 local mf = require "moonforge"
 
----------------------------------------------------------------- helpers
-local function assert_error(fn, ...)
-    local ok, err = pcall(fn)
-    lu.assertFalse(ok, "expected an error")
-    for _, p in ipairs({...}) do lu.assertStrContains(tostring(err), p) end
-end
 
 -- Every index tuple of a shape, in row-major order.
 local function each_index(shape, fn)

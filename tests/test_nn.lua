@@ -2,18 +2,10 @@
 -- printing, summary), the layers, and a long training loop's memory.
 local lu = require "luaunit"
 package.path = arg[0]:gsub("[^/]*$", "") .. "?.lua;" .. package.path
+local assert_error = require("support").assert_error
 local gradcheck = require "gradcheck"
 local mf = require "moonforge"
 local nn = mf.nn
-
-local function assert_error(fn, ...)
-    local patterns = table.pack(...)
-    local ok, err = pcall(fn)
-    lu.assertFalse(ok, "expected an error")
-    err = tostring(err)
-    for i = 1, patterns.n do lu.assertStrContains(err, patterns[i]) end
-    return err
-end
 
 local function assert_close(t, expected, tol)
     tol = tol or 1e-5

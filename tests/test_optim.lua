@@ -2,17 +2,11 @@
 -- out in plain Lua below), param groups, state_dict, schedulers, gradient
 -- clipping and errors.
 local lu = require "luaunit"
+package.path = arg[0]:gsub("[^/]*$", "") .. "?.lua;" .. package.path
+local assert_error = require("support").assert_error
 local mf = require "moonforge"
 local optim, sched = mf.optim, mf.optim.lr_scheduler
 
-local function assert_error(fn, ...)
-    local patterns = table.pack(...)
-    local ok, err = pcall(fn)
-    lu.assertFalse(ok, "expected an error")
-    err = tostring(err)
-    for i = 1, patterns.n do lu.assertStrContains(err, patterns[i]) end
-    return err
-end
 
 local function param(values, dtype)
     return mf.tensor(values, {dtype = dtype or "float64", requires_grad = true})

@@ -3,18 +3,12 @@
 -- transposed, sliced and expanded inputs of every dtype, empty tensors and
 -- size-1 dims; and every bad input for its message.
 local lu = require "luaunit"
+package.path = arg[0]:gsub("[^/]*$", "") .. "?.lua;" .. package.path
+local assert_error = require("support").assert_error
 local mf = require "moonforge"
 
 ---------------------------------------------------------------- helpers
 
-local function assert_error(fn, ...)
-    local patterns = table.pack(...)
-    local ok, err = pcall(fn)
-    lu.assertFalse(ok, "expected an error")
-    err = tostring(err)
-    for i = 1, patterns.n do lu.assertStrContains(err, patterns[i]) end
-    return err
-end
 
 local DTYPES = {"float32", "float64", "int64", "bool"}
 

@@ -1,20 +1,9 @@
 -- The tensor object from Lua: construction, dtypes, views, indexing,
 -- conversion, printing and errors.
 local lu = require "luaunit"
+package.path = arg[0]:gsub("[^/]*$", "") .. "?.lua;" .. package.path
+local assert_error = require("support").assert_error
 local mf = require "moonforge"
-
--- Asserts that fn(...) raises an error whose message contains every pattern
--- (plain text).
-local function assert_error(fn, ...)
-    local patterns = table.pack(...)
-    local ok, err = pcall(fn)
-    lu.assertFalse(ok, "expected an error")
-    err = tostring(err)
-    for i = 1, patterns.n do
-        lu.assertStrContains(err, patterns[i])
-    end
-    return err
-end
 
 -- Independent reference: element at 1-based (i, j, ...) via :get must equal
 -- f(i, j, ...) over the whole shape.
