@@ -105,7 +105,7 @@ $(CTEST): $(CTEST_OBJ) $(LIB_A)
 # ---------------------------------------------------------------- running
 demo: deps
 	@$(MAKE) --no-print-directory all
-	$(EXE) examples/tensors.lua
+	$(EXE) examples/defect_mlp.lua
 
 test: deps
 	@$(MAKE) --no-print-directory test-run

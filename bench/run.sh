@@ -4,9 +4,12 @@
 #
 # stdout: one JSON object per result, nothing else (redirect it to keep the
 # results); progress and notes go to stderr.
-#   full    W1 at the workload sizes, with the C references; first generates
-#           bench/data with ../shared/bench/make_data.py when it is missing
-#   quick   small sizes only, under 30 s, never needs ../shared
+#   full    W1 at the workload sizes, with the C references, then W2 and W3
+#           (bench/train.lua, reading bench/data; the parsed CSVs are cached
+#           in $BUILD/bench); first generates bench/data with
+#           ../shared/bench/make_data.py when it is missing
+#   quick   small sizes only, under 30 s, never needs ../shared (W2 and W3
+#           on synthetic data made in memory)
 #
 # OPENBLAS_CORETYPE and MOONFORGE_NUM_THREADS are left as the environment
 # sets them (the reference figures of WORKLOADS.md were measured with
@@ -29,7 +32,7 @@ EXE=$BUILD/moonforge
 
 note() { echo "bench: $*" >&2; }
 
-# The data sets of the later workloads (W2..W9); nothing reads them yet.
+# The data sets of the later workloads (W2..W9); bench/train.lua reads W2's and W3's.
 # Generated into a temporary directory first, so that an interrupted run
 # leaves no half-written bench/data behind.
 make_data() {
@@ -85,3 +88,5 @@ fi
 "$EXE" bench/tensor.lua $arg
 "$EXE" bench/matmul.lua $arg
 "$EXE" bench/math.lua $arg
+note "W2, W3 MLP training: moonforge (model:fit on the C fast path)"
+"$EXE" bench/train.lua $arg --cache "$OUT"

@@ -88,6 +88,9 @@ void mf_free(void *p);
 
 /* Bytes currently allocated through mf_* (all threads). */
 size_t mf_mem_in_use(void);
+/* Number of successful allocations through mf_* since the start (all
+ * threads): tests assert that a loop allocates nothing in steady state. */
+size_t mf_mem_allocations(void);
 /* Large freed blocks are kept (up to 256 MB) for reuse by the next
  * allocation of the same size; these report and release them. */
 size_t mf_mem_cached(void);

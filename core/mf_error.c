@@ -85,6 +85,7 @@ typedef struct {
 #define MF_ALIGN_BIG 64
 
 static atomic_size_t mf_mem_bytes;
+static atomic_size_t mf_mem_count; /* successful allocations so far */
 static atomic_long mf_mem_countdown;
 
 static int mf_mem_should_fail(void)
@@ -218,6 +219,7 @@ static void *mf_alloc_with(size_t nbytes, size_t align)
     h->size = nbytes;
     h->back = align;
     atomic_fetch_add(&mf_mem_bytes, nbytes);
+    atomic_fetch_add_explicit(&mf_mem_count, 1, memory_order_relaxed);
     return p;
 }
 
@@ -249,4 +251,5 @@ void mf_free(void *p)
 }
 
 size_t mf_mem_in_use(void) { return atomic_load(&mf_mem_bytes); }
+size_t mf_mem_allocations(void) { return atomic_load(&mf_mem_count); }
 void mf_mem_fail_after(long n) { atomic_store(&mf_mem_countdown, n < 0 ? 0 : n); }

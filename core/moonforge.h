@@ -14,6 +14,7 @@
 #include "mf_math.h"
 #include "mf_op.h"
 #include "mf_optim.h"
+#include "mf_plan.h"
 #include "mf_random.h"
 #include "mf_select.h"
 #include "mf_tensor.h"

@@ -1,4 +1,6 @@
 /* lmf_main.c — luaopen_moonforge_core and the process-wide settings. */
+#include <unistd.h>
+
 #include "lmf.h"
 
 static int l_set_num_threads(lua_State *L)
@@ -6,6 +8,13 @@ static int l_set_num_threads(lua_State *L)
     lua_Integer n = luaL_checkinteger(L, 1);
     luaL_argcheck(L, n >= 1, 1, "number of threads must be >= 1");
     lua_pushinteger(L, mf_set_num_threads(n > 1 << 20 ? 1 << 20 : (int)n));
+    return 1;
+}
+
+/* mf._stdout_isatty() → whether stdout is a terminal (fit's progress bar) */
+static int l_stdout_isatty(lua_State *L)
+{
+    lua_pushboolean(L, isatty(STDOUT_FILENO));
     return 1;
 }
 
@@ -37,6 +46,14 @@ static int l_blas_info(lua_State *L)
 static int l_mem_in_use(lua_State *L)
 {
     lua_pushinteger(L, (lua_Integer)mf_mem_in_use());
+    return 1;
+}
+
+/* mf.mem_allocations() → allocations made by core so far: a loop that
+ * allocates nothing leaves it unchanged */
+static int l_mem_allocations(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)mf_mem_allocations());
     return 1;
 }
 
@@ -92,10 +109,12 @@ static int l_ops(lua_State *L)
 static const luaL_Reg system_funcs[] = {
     {"set_num_threads", l_set_num_threads},
     {"get_num_threads", l_get_num_threads},
+    {"_stdout_isatty", l_stdout_isatty},
     {"num_cores", l_num_cores},
     {"blas_info", l_blas_info},
     {"clock", l_clock},
     {"mem_in_use", l_mem_in_use},
+    {"mem_allocations", l_mem_allocations},
     {"mem_cached", l_mem_cached},
     {"mem_trim", l_mem_trim},
     {"mem_cache_enabled", l_mem_cache_enabled},
@@ -127,6 +146,7 @@ int luaopen_moonforge_core(lua_State *L)
     lmf_open_autograd(L, mod, methods);
     lmf_open_file(L, mod, methods);
     lmf_open_optim(L, mod, methods);
+    lmf_open_plan(L, mod, methods);
     lua_pushvalue(L, methods);
     lua_setfield(L, mod, "Tensor"); /* the methods table, for Lua modules */
     lua_settop(L, mod);

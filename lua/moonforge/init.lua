@@ -107,5 +107,9 @@ package.loaded["moonforge"] = mf
 mf.nn = require "moonforge.nn"
 mf.nn.losses = require "moonforge.losses"
 mf.optim = require "moonforge.optim"
+mf.callbacks = require "moonforge.callbacks"
+require "moonforge.keras" -- nn.Dense; compile, fit, evaluate, predict on every module
+
+require "moonforge.fastpath" -- nn._fast_plan: the C training step that fit uses when it can
 
 return mf

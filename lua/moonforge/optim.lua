@@ -254,8 +254,56 @@ local function new_optimizer(algo, params, opts, level)
     return self
 end
 
+-- An unbound optimizer: mf.optim.Adam{lr = 1e-3} or mf.optim.Adam() holds
+-- checked options and no parameters; model:compile (moonforge.keras) binds
+-- it with :bind(params), as Keras does.
+local Unbound = {}
+Unbound.__index = Unbound
+M.Unbound = Unbound
+
+function Unbound:bind(params)
+    local opts = {}
+    for k, v in pairs(self.options) do opts[k] = copy_value(v) end
+    return new_optimizer(self.algo, params, opts, 2)
+end
+
+function Unbound:__tostring()
+    local parts = {}
+    for _, k in ipairs(sorted_keys(self.options)) do parts[#parts + 1] = k .. " = " .. fmt_value(self.options[k]) end
+    return ("%s{%s} (unbound)"):format(self.algo, table.concat(parts, ", "))
+end
+
+-- Options only: nothing, or a table of string keys without an array part.
+local function options_only(params, opts)
+    if opts ~= nil then return false end
+    if params == nil then return true end
+    return type(params) == "table" and getmetatable(params) == nil and params[1] == nil
+        and next(params) ~= nil
+end
+
+local function new_unbound(algo, opts, level)
+    level = level + 1
+    local spec = SPECS[algo]
+    opts = check_options(opts, algo, 1, option_names(spec), level)
+    check_kinds(spec, opts, algo, 1, "", level)
+    local probe = {}
+    for _, o in ipairs(spec) do
+        local v = opts[o[1]]
+        if v == nil and o[3] ~= REQUIRED then v = o[3] end
+        if v == nil then argerror(1, algo, ("option '%s' is required"):format(o[1]), level) end
+        probe[o[1]] = v
+    end
+    check_values(algo, probe, algo, 1, "", level)
+    local options = {}
+    for k, v in pairs(opts) do options[k] = copy_value(v) end
+    return setmetatable({algo = algo, options = options}, Unbound)
+end
+
 for algo in pairs(SPECS) do
-    M[algo] = function(params, opts) return new_optimizer(algo, params, opts, 2) end
+    M[algo] = function(params, opts)
+        if options_only(params, opts) then return new_unbound(algo, params, 2) end
+        return new_optimizer(algo, params, opts, 2)
+    end
 end
 
 --- Adds a param group {params = {...}, option = value, ...} (missing options

@@ -8,6 +8,7 @@
 extern const ctest_case ctest_tensor[], ctest_ops[], ctest_random[], ctest_format[],
     ctest_math[], ctest_linalg[], ctest_select[], ctest_file[];
 extern const ctest_case ctest_optim[];
+extern const ctest_case ctest_plan[];
 
 static const struct {
     const char *name;
@@ -22,6 +23,7 @@ static const struct {
     {"select", ctest_select},
     {"file", ctest_file},
     {"optim", ctest_optim},
+    {"plan", ctest_plan},
 };
 
 int main(int argc, char **argv)
