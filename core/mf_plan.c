@@ -188,7 +188,7 @@ static inline __attribute__((always_inline)) void mk_tile(const mk_args *a, int6
 #pragma GCC unroll 4
         for (int v = 0; v < V_; v++)
             acc[r][v] = first ? _mm512_setzero_ps()
-                              : _mm512_maskz_loadu_ps(v == V_ - 1 ? last : (__mmask16)0xFFFF,
+                              : _mm512_maskz_loadu_ps((__mmask16)(v == V_ - 1 ? last : 0xFFFFu),
                                                       a->C + (r0 + r) * a->ldc + j0 + 16 * v);
     const int64_t rs = a->rs, ks = a->ks;
     const float *s = a->S + r0 * rs + k0 * ks, *m = mb;
@@ -210,7 +210,7 @@ static inline __attribute__((always_inline)) void mk_tile(const mk_args *a, int6
         float *c = a->C + (r0 + r) * a->ldc + j0;
 #pragma GCC unroll 4
         for (int v = 0; v < V_; v++) {
-            __mmask16 mk = v == V_ - 1 ? last : (__mmask16)0xFFFF;
+            __mmask16 mk = (__mmask16)(v == V_ - 1 ? last : 0xFFFFu);
             __m512 x = acc[r][v];
             if (!final) {
                 _mm512_mask_storeu_ps(c + 16 * v, mk, x);
@@ -254,7 +254,7 @@ static void mk_rows(int64_t lo, int64_t hi, void *ctx)
         int64_t w = a->N - j0 < 16 * MK_VMAX ? a->N - j0 : 16 * MK_VMAX;
         int V = (int)((w + 15) / 16);
         int tail = (int)(w % 16);
-        __mmask16 last = tail ? (__mmask16)((1u << tail) - 1) : (__mmask16)0xFFFF;
+        __mmask16 last = (__mmask16)(tail ? (1u << tail) - 1 : 0xFFFFu);
         for (int64_t k0 = 0; k0 < a->K || k0 == 0; k0 += MK_KC) {
             int64_t k1 = a->K - k0 < MK_KC ? a->K : k0 + MK_KC;
             const float *mb = a->M + k0 * a->ldm + j0;
@@ -264,7 +264,7 @@ static void mk_rows(int64_t lo, int64_t hi, void *ctx)
                     const float *src = a->M + k * a->ldm + j0;
                     float *dst = pack + (k - k0) * 16 * MK_VMAX;
                     for (int v = 0; v < V; v++) {
-                        __mmask16 mk = v == V - 1 ? last : (__mmask16)0xFFFF;
+                        __mmask16 mk = (__mmask16)(v == V - 1 ? last : 0xFFFFu);
                         _mm512_store_ps(dst + 16 * v, _mm512_maskz_loadu_ps(mk, src + 16 * v));
                     }
                 }
