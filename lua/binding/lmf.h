@@ -103,6 +103,9 @@ void lmf_open_select(lua_State *L, int mod, int methods); /* lmf_select.c */
 void lmf_open_autograd(lua_State *L, int mod, int methods); /* lmf_autograd.c */
 void lmf_open_file(lua_State *L, int mod, int methods);     /* lmf_file.c */
 void lmf_open_optim(lua_State *L, int mod, int methods);    /* lmf_optim.c */
+/* The hyper-parameters of the optimizer param group table at index g that
+ * `algo` reads (lmf_optim.c; also used by the training plans). */
+void lmf_optim_hparams(lua_State *L, int g, mf_optim_algo algo, mf_optim_hparams *h);
 void lmf_open_plan(lua_State *L, int mod, int methods);     /* lmf_plan.c */
 /* Tensor properties t.grad, t.requires_grad, t.is_leaf, t.grad_fn: get
  * pushes the value (nil for unknown keys); set (value at index 3) returns 0

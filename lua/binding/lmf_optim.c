@@ -46,37 +46,49 @@ static int group_boolean(lua_State *L, int arg, const char *key, int def)
     return v;
 }
 
-/* The hyper-parameters of the group table at `arg`. */
-static void read_hparams(lua_State *L, int arg, mf_optim_algo algo, mf_optim_hparams *h)
+/* The hyper-parameters of the group table at g that `algo` reads (the
+ * optimizers and the training plans share this). */
+void lmf_optim_hparams(lua_State *L, int g, mf_optim_algo algo, mf_optim_hparams *h)
 {
-    luaL_checktype(L, arg, LUA_TTABLE);
+    luaL_checktype(L, g, LUA_TTABLE);
     mf_optim_hparams_default(algo, h);
-    h->lr = group_number(L, arg, "lr", h->lr);
-    h->weight_decay = group_number(L, arg, "weight_decay", h->weight_decay);
-    h->momentum = group_number(L, arg, "momentum", h->momentum);
-    h->dampening = group_number(L, arg, "dampening", h->dampening);
-    h->nesterov = group_boolean(L, arg, "nesterov", h->nesterov);
-    h->amsgrad = group_boolean(L, arg, "amsgrad", h->amsgrad);
-    h->eps = group_number(L, arg, "eps", h->eps);
-    h->alpha = group_number(L, arg, "alpha", h->alpha);
-    h->centered = group_boolean(L, arg, "centered", h->centered);
-    h->lr_decay = group_number(L, arg, "lr_decay", h->lr_decay);
-    h->initial_accumulator_value =
-        group_number(L, arg, "initial_accumulator_value", h->initial_accumulator_value);
-    int ty = lua_getfield(L, arg, "betas");
-    if (ty == LUA_TTABLE) {
-        double *b[2] = {&h->beta1, &h->beta2};
-        for (int k = 0; k < 2; k++) {
-            if (lua_geti(L, -1, k + 1) != LUA_TNUMBER)
+    h->lr = group_number(L, g, "lr", h->lr);
+    h->weight_decay = group_number(L, g, "weight_decay", h->weight_decay);
+    h->eps = group_number(L, g, "eps", h->eps);
+    switch (algo) {
+    case MF_OPTIM_SGD:
+        h->momentum = group_number(L, g, "momentum", h->momentum);
+        h->dampening = group_number(L, g, "dampening", h->dampening);
+        h->nesterov = group_boolean(L, g, "nesterov", h->nesterov);
+        break;
+    case MF_OPTIM_ADAM:
+    case MF_OPTIM_ADAMW:
+        h->amsgrad = group_boolean(L, g, "amsgrad", h->amsgrad);
+        if (lua_getfield(L, g, "betas") == LUA_TTABLE) {
+            lua_geti(L, -1, 1);
+            lua_geti(L, -2, 2);
+            if (!lua_isnumber(L, -2) || !lua_isnumber(L, -1))
                 luaL_error(L, "param group option 'betas' must be a table of two numbers");
-            *b[k] = (double)lua_tonumber(L, -1);
-            lua_pop(L, 1);
+            h->beta1 = (double)lua_tonumber(L, -2);
+            h->beta2 = (double)lua_tonumber(L, -1);
+            lua_pop(L, 2);
+        } else if (!lua_isnil(L, -1)) {
+            luaL_error(L, "param group option 'betas' must be a table of two numbers");
         }
-    } else if (ty != LUA_TNIL) {
-        luaL_error(L, "param group option 'betas' must be a table of two numbers, got %s",
-                   luaL_typename(L, -1));
+        lua_pop(L, 1);
+        break;
+    case MF_OPTIM_RMSPROP:
+        h->alpha = group_number(L, g, "alpha", h->alpha);
+        h->momentum = group_number(L, g, "momentum", h->momentum);
+        h->centered = group_boolean(L, g, "centered", h->centered);
+        break;
+    case MF_OPTIM_ADAGRAD:
+        h->lr_decay = group_number(L, g, "lr_decay", h->lr_decay);
+        h->initial_accumulator_value =
+            group_number(L, g, "initial_accumulator_value", h->initial_accumulator_value);
+        break;
+    default: break;
     }
-    lua_pop(L, 1);
 }
 
 /* mf._optim_check(algo, group) → nil, or the message of what is invalid */
@@ -84,7 +96,7 @@ static int l_optim_check(lua_State *L)
 {
     mf_optim_algo algo = check_algo(L, 1);
     mf_optim_hparams h;
-    read_hparams(L, 2, algo, &h);
+    lmf_optim_hparams(L, 2, algo, &h);
     if (mf_optim_check(algo, &h) == MF_OK) return 0;
     lua_pushstring(L, mf_error_get()->msg);
     return 1;
@@ -95,7 +107,7 @@ static int l_optim_state_names(lua_State *L)
 {
     mf_optim_algo algo = check_algo(L, 1);
     mf_optim_hparams h;
-    read_hparams(L, 2, algo, &h);
+    lmf_optim_hparams(L, 2, algo, &h);
     int n = mf_optim_state_count(algo, &h);
     lua_createtable(L, n, 0);
     for (int k = 0; k < n; k++) {
@@ -128,7 +140,7 @@ static int l_optim_step(lua_State *L)
 {
     mf_optim_algo algo = check_algo(L, 1);
     mf_optim_hparams h;
-    read_hparams(L, 2, algo, &h);
+    lmf_optim_hparams(L, 2, algo, &h);
     luaL_checktype(L, 3, LUA_TTABLE);
     lua_Integer offset = luaL_checkinteger(L, 4), gi = luaL_optinteger(L, 5, 1);
     if (mf_optim_check(algo, &h) != MF_OK)

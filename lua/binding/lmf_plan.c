@@ -139,71 +139,6 @@ static int l_plan_new(lua_State *L)
 }
 
 /* ---------------------------------------------------------------- optimizer */
-static double group_number(lua_State *L, int g, const char *key, double def)
-{
-    int ty = lua_getfield(L, g, key);
-    double v = def;
-    if (ty == LUA_TNUMBER) v = (double)lua_tonumber(L, -1);
-    else if (ty != LUA_TNIL)
-        luaL_error(L, "param group option '%s' must be a number, got %s", key, luaL_typename(L, -1));
-    lua_pop(L, 1);
-    return v;
-}
-
-static int group_boolean(lua_State *L, int g, const char *key, int def)
-{
-    int ty = lua_getfield(L, g, key);
-    int v = def;
-    if (ty == LUA_TBOOLEAN) v = lua_toboolean(L, -1);
-    else if (ty != LUA_TNIL)
-        luaL_error(L, "param group option '%s' must be a boolean, got %s", key, luaL_typename(L, -1));
-    lua_pop(L, 1);
-    return v;
-}
-
-/* The hyper-parameters of the group table at g that `algo` reads (as
- * mf._optim_step reads them). */
-static void read_hparams(lua_State *L, int g, mf_optim_algo algo, mf_optim_hparams *h)
-{
-    mf_optim_hparams_default(algo, h);
-    h->lr = group_number(L, g, "lr", h->lr);
-    h->weight_decay = group_number(L, g, "weight_decay", h->weight_decay);
-    h->eps = group_number(L, g, "eps", h->eps);
-    switch (algo) {
-    case MF_OPTIM_SGD:
-        h->momentum = group_number(L, g, "momentum", h->momentum);
-        h->dampening = group_number(L, g, "dampening", h->dampening);
-        h->nesterov = group_boolean(L, g, "nesterov", h->nesterov);
-        break;
-    case MF_OPTIM_ADAM:
-    case MF_OPTIM_ADAMW:
-        h->amsgrad = group_boolean(L, g, "amsgrad", h->amsgrad);
-        if (lua_getfield(L, g, "betas") == LUA_TTABLE) {
-            lua_geti(L, -1, 1);
-            lua_geti(L, -2, 2);
-            if (!lua_isnumber(L, -2) || !lua_isnumber(L, -1))
-                luaL_error(L, "param group option 'betas' must be a table of two numbers");
-            h->beta1 = (double)lua_tonumber(L, -2);
-            h->beta2 = (double)lua_tonumber(L, -1);
-            lua_pop(L, 2);
-        } else if (!lua_isnil(L, -1)) {
-            luaL_error(L, "param group option 'betas' must be a table of two numbers");
-        }
-        lua_pop(L, 1);
-        break;
-    case MF_OPTIM_RMSPROP:
-        h->alpha = group_number(L, g, "alpha", h->alpha);
-        h->momentum = group_number(L, g, "momentum", h->momentum);
-        h->centered = group_boolean(L, g, "centered", h->centered);
-        break;
-    case MF_OPTIM_ADAGRAD:
-        h->lr_decay = group_number(L, g, "lr_decay", h->lr_decay);
-        h->initial_accumulator_value =
-            group_number(L, g, "initial_accumulator_value", h->initial_accumulator_value);
-        break;
-    default: break;
-    }
-}
 
 /* Fills lp->slots and lp->h from the optimizer (the user value of the plan
  * at index `self`): parameters checked, state buffers found or made. */
@@ -227,7 +162,7 @@ static void sync_optimizer(lua_State *L, lplan *lp, int self)
             if (lua_geti(L, groups, cur) != LUA_TTABLE)
                 luaL_error(L, "the optimizer's param group %I is gone (the plan was made for other groups)", cur);
             gtab = lua_gettop(L);
-            read_hparams(L, gtab, lp->algo, &gh);
+            lmf_optim_hparams(L, gtab, lp->algo, &gh);
             if (lua_getfield(L, gtab, "params") != LUA_TTABLE) luaL_error(L, "param group without 'params'");
             ptab = lua_gettop(L);
         }
