@@ -7,6 +7,7 @@
 
 #include "mf_autograd.h"
 #include "mf_common.h"
+#include "mf_csv.h"
 #include "mf_file.h"
 #include "mf_format.h"
 #include "mf_iter.h"

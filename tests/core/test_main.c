@@ -9,6 +9,7 @@ extern const ctest_case ctest_tensor[], ctest_ops[], ctest_random[], ctest_forma
     ctest_math[], ctest_linalg[], ctest_select[], ctest_file[];
 extern const ctest_case ctest_optim[];
 extern const ctest_case ctest_plan[];
+extern const ctest_case ctest_csv[];
 
 static const struct {
     const char *name;
@@ -24,6 +25,7 @@ static const struct {
     {"file", ctest_file},
     {"optim", ctest_optim},
     {"plan", ctest_plan},
+    {"csv", ctest_csv},
 };
 
 int main(int argc, char **argv)
