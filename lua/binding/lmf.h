@@ -107,6 +107,7 @@ void lmf_open_optim(lua_State *L, int mod, int methods);    /* lmf_optim.c */
  * `algo` reads (lmf_optim.c; also used by the training plans). */
 void lmf_optim_hparams(lua_State *L, int g, mf_optim_algo algo, mf_optim_hparams *h);
 void lmf_open_plan(lua_State *L, int mod, int methods);     /* lmf_plan.c */
+void lmf_open_csv(lua_State *L, int mod, int methods);      /* lmf_csv.c */
 /* Tensor properties t.grad, t.requires_grad, t.is_leaf, t.grad_fn: get
  * pushes the value (nil for unknown keys); set (value at index 3) returns 0
  * when `key` is not a settable property. */

@@ -147,6 +147,7 @@ int luaopen_moonforge_core(lua_State *L)
     lmf_open_file(L, mod, methods);
     lmf_open_optim(L, mod, methods);
     lmf_open_plan(L, mod, methods);
+    lmf_open_csv(L, mod, methods);
     lua_pushvalue(L, methods);
     lua_setfield(L, mod, "Tensor"); /* the methods table, for Lua modules */
     lua_settop(L, mod);

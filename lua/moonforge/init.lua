@@ -108,6 +108,7 @@ mf.nn = require "moonforge.nn"
 mf.nn.losses = require "moonforge.losses"
 mf.optim = require "moonforge.optim"
 mf.callbacks = require "moonforge.callbacks"
+mf.data = require "moonforge.data"
 require "moonforge.keras" -- nn.Dense; compile, fit, evaluate, predict on every module
 
 require "moonforge.fastpath" -- nn._fast_plan: the C training step that fit uses when it can

@@ -1,0 +1,423 @@
+--- moonforge.data (mf.data): CSV files into columnar Tables.
+--
+--     local tbl = mf.data.read_csv("sensors.csv")
+--
+-- A Table holds named columns of one length: float64 (missing = NaN), int64
+-- and bool tensors, and string columns stored as int64 codes into a list of
+-- levels (code 0 = missing). String columns read back as Lua arrays of
+-- strings, with mf.data.NA for a missing cell (never a hole in the array).
+local mf = require "moonforge"
+local core = require "moonforge.core"
+
+local check_options = mf.nn.check_options
+local is_tensor = mf.is_tensor
+
+local M = {}
+
+--- The missing-string sentinel: a unique value that prints as "NA".
+M.NA = setmetatable({}, {__tostring = function() return "NA" end, __name = "moonforge.NA",
+                         __newindex = function() error("mf.data.NA is read-only", 2) end})
+
+M._read_csv = core._read_csv
+
+local Table = {}
+local S = {} -- private key: rawget(tbl, S) is the table's state
+
+local function argerror(argn, fname, msg, level)
+    error(("bad argument #%d to '%s' (%s)"):format(argn, fname, msg), (level or 2) + 1)
+end
+
+local function new_table(names, cols, nrows, report)
+    return setmetatable({[S] = {names = names, cols = cols, nrows = nrows, report = report}}, Table)
+end
+
+local function state(tbl, fname)
+    local s = type(tbl) == "table" and rawget(tbl, S)
+    if not s then argerror(1, fname, "Table expected, got " .. type(tbl), 2) end
+    return s
+end
+
+local function dtype_of(col)
+    if is_tensor(col) then return col:dtype() end
+    return "string"
+end
+
+local function check_column(s, name, fname, argn, level)
+    if type(name) ~= "string" or s.cols[name] == nil then
+        argerror(argn, fname, ("unknown column '%s' (columns: %s)")
+                 :format(tostring(name), table.concat(s.names, ", ")), (level or 2) + 1)
+    end
+    return s.cols[name]
+end
+
+-- A column's values as a Lua array (strings with NA for missing).
+local function string_values(col, first, last)
+    local out, levels, codes = {}, col.levels, col.codes
+    for i = first, last do
+        local c = codes[i]
+        out[#out + 1] = c == 0 and M.NA or levels[c]
+    end
+    return out
+end
+
+---------------------------------------------------------------- reading
+local read_opts = {"sep", "header", "na_values", "skip_rows", "max_rows", "on_bad_lines"}
+
+local report_mt = {}
+report_mt.__index = report_mt
+
+function report_mt.__tostring(r)
+    local lines = {("%d rows, %d bad lines skipped"):format(r.rows, r.bad_lines)}
+    if r.bad_lines > 0 then
+        lines[1] = lines[1] .. " (lines " .. table.concat(r.bad_line_numbers, ", ")
+                   .. (r.bad_lines > #r.bad_line_numbers and ", ..." or "") .. ")"
+    end
+    for _, name in ipairs(r.names) do
+        local c = r.columns[name]
+        local line = ("  %s (%s): %d missing"):format(name, c.dtype, c.missing)
+        if c.coerced > 0 then
+            line = line .. (", %d coerced to missing (lines %s%s)")
+                :format(c.coerced, table.concat(c.coerced_lines, ", "),
+                        c.coerced > #c.coerced_lines and ", ..." or "")
+        end
+        lines[#lines + 1] = line
+    end
+    return table.concat(lines, "\n")
+end
+
+--- Reads a CSV file into a Table (see docs/data.md for the options).
+function M.read_csv(path, opts)
+    if type(path) ~= "string" then argerror(1, "read_csv", "path must be a string, got " .. type(path)) end
+    opts = check_options(opts, "read_csv", 2, read_opts)
+    local ok, raw = pcall(core._read_csv, path, opts)
+    if not ok then
+        local msg = tostring(raw)
+        if msg:find("^bad argument") then
+            msg = msg:gsub("'_read_csv'", "'read_csv'")
+        else
+            msg = "read_csv: " .. msg
+        end
+        error(msg, 2)
+    end
+    local cols = {}
+    for j, name in ipairs(raw.names) do cols[name] = raw.columns[j] end
+    local report = raw.report
+    report.names = raw.names
+    setmetatable(report, report_mt)
+    local parts = {}
+    for _, name in ipairs(raw.names) do
+        local c = report.columns[name]
+        if c.coerced > 0 then parts[#parts + 1] = ("%s %d"):format(name, c.coerced) end
+    end
+    local msg = {}
+    if #parts > 0 then
+        msg[#msg + 1] = "cells coerced to missing: " .. table.concat(parts, ", ")
+    end
+    if report.bad_lines > 0 and opts.on_bad_lines == "warn" then
+        msg[#msg + 1] = ("%d bad lines skipped (lines %s)")
+            :format(report.bad_lines, table.concat(report.bad_line_numbers, ", "))
+    end
+    if #msg > 0 then
+        mf.warn("read_csv: %s: %s (see tbl:report())", path, table.concat(msg, "; "))
+    end
+    return new_table(raw.names, cols, raw.nrows, report)
+end
+
+---------------------------------------------------------------- construction
+local function column_from_value(v, name, fname)
+    if is_tensor(v) then
+        if v:dim() ~= 1 then
+            argerror(1, fname, ("column '%s' must be a 1-D tensor, got %d dims"):format(name, v:dim()), 3)
+        end
+        local dt = v:dtype()
+        if dt ~= "float64" and dt ~= "int64" and dt ~= "bool" then v = v:to("float64") end
+        return v, v:size(1)
+    end
+    if type(v) ~= "table" then
+        argerror(1, fname, ("column '%s' must be a tensor or an array, got %s"):format(name, type(v)), 3)
+    end
+    local n = #v
+    local kind -- "string", "number", "boolean"
+    for i = 1, n do
+        local x = v[i]
+        local k = x == M.NA and "string" or type(x)
+        if k ~= "string" and k ~= "number" and k ~= "boolean" then
+            argerror(1, fname, ("column '%s': element %d is a %s"):format(name, i, k), 3)
+        end
+        if kind and kind ~= k then
+            argerror(1, fname, ("column '%s' mixes %ss and %ss"):format(name, kind, k), 3)
+        end
+        kind = k
+    end
+    if kind == "string" then
+        local codes, levels, index = {}, {}, {}
+        for i = 1, n do
+            local x = v[i]
+            if x == M.NA then
+                codes[i] = 0
+            else
+                if not index[x] then levels[#levels + 1] = x; index[x] = #levels end
+                codes[i] = index[x]
+            end
+        end
+        return {codes = mf.tensor(n > 0 and codes or {}, "int64"), levels = levels}, n
+    elseif kind == "boolean" then
+        return mf.tensor(v, "bool"), n
+    end
+    local all_int = true
+    for i = 1, n do if math.type(v[i]) ~= "integer" then all_int = false break end end
+    if n == 0 then return mf.zeros(0, "float64"), 0 end
+    return mf.tensor(v, all_int and "int64" or "float64"), n
+end
+
+local function check_names(names, argn, fname)
+    local seen = {}
+    for i, name in ipairs(names) do
+        if type(name) ~= "string" then
+            argerror(argn, fname, ("column name %d must be a string, got %s"):format(i, type(name)), 3)
+        end
+        if seen[name] then argerror(argn, fname, ("duplicate column name '%s'"):format(name), 3) end
+        seen[name] = true
+    end
+end
+
+--- A Table from {name = tensor_or_array, ...}; columns sorted by name
+-- unless opts.order lists them.
+function M.from_columns(columns, opts)
+    if type(columns) ~= "table" or is_tensor(columns) then
+        argerror(1, "from_columns", "table of columns expected, got " .. type(columns))
+    end
+    opts = check_options(opts, "from_columns", 2, {"order"})
+    local names = {}
+    if opts.order then
+        for _, name in ipairs(opts.order) do names[#names + 1] = name end
+        check_names(names, 2, "from_columns")
+        local listed = {}
+        for _, name in ipairs(names) do
+            if columns[name] == nil then
+                argerror(2, "from_columns", ("order names column '%s', which is not given"):format(tostring(name)))
+            end
+            listed[name] = true
+        end
+        for name in pairs(columns) do
+            if not listed[name] then
+                argerror(2, "from_columns", ("column '%s' is missing from order"):format(tostring(name)))
+            end
+        end
+    else
+        for name in pairs(columns) do
+            if type(name) ~= "string" then
+                argerror(1, "from_columns", "column names must be strings, got " .. type(name))
+            end
+            names[#names + 1] = name
+        end
+        table.sort(names)
+    end
+    local cols, nrows = {}, nil
+    for _, name in ipairs(names) do
+        local col, n = column_from_value(columns[name], name, "from_columns")
+        if nrows and n ~= nrows then
+            argerror(1, "from_columns", ("column '%s' has %d rows, column '%s' has %d")
+                     :format(name, n, names[1], nrows))
+        end
+        nrows = n
+        cols[name] = col
+    end
+    return new_table(names, cols, nrows or 0, nil)
+end
+
+--- A Table from the columns of a 2-D tensor (float32 becomes float64).
+function M.from_tensor(t, opts)
+    if not is_tensor(t) or t:dim() ~= 2 then
+        argerror(1, "from_tensor", "2-D tensor expected")
+    end
+    opts = check_options(opts, "from_tensor", 2, {"names"})
+    local ncols = t:size(2)
+    local names = {}
+    if opts.names then
+        for i, name in ipairs(opts.names) do names[i] = name end
+        if #names ~= ncols then
+            argerror(2, "from_tensor", ("%d names for %d columns"):format(#names, ncols))
+        end
+        check_names(names, 2, "from_tensor")
+    else
+        for j = 1, ncols do names[j] = "column_" .. j end
+    end
+    local cols = {}
+    for j, name in ipairs(names) do
+        cols[name] = column_from_value(t:select(2, j):contiguous():clone(), name, "from_tensor")
+    end
+    return new_table(names, cols, t:size(1), nil)
+end
+
+---------------------------------------------------------------- Table
+Table.__name = "moonforge.Table"
+
+function Table.__index(tbl, key)
+    local m = Table[key]
+    if m ~= nil and key ~= "__index" then return m end
+    local s = rawget(tbl, S)
+    if type(key) == "string" and s.cols[key] ~= nil then return Table.column(tbl, key) end
+    return nil
+end
+
+function Table.__newindex(_, key)
+    error(("cannot assign field '%s' of a Table"):format(tostring(key)), 2)
+end
+
+function Table.__len(tbl) return rawget(tbl, S).nrows end
+
+--- {rows, cols}
+function Table.shape(tbl)
+    local s = state(tbl, "shape")
+    return {s.nrows, #s.names}
+end
+
+--- Column names in order.
+function Table.columns(tbl)
+    local s = state(tbl, "columns")
+    return table.move(s.names, 1, #s.names, 1, {})
+end
+
+--- name -> "float64" | "int64" | "bool" | "string"
+function Table.dtypes(tbl)
+    local s = state(tbl, "dtypes")
+    local out = {}
+    for _, name in ipairs(s.names) do out[name] = dtype_of(s.cols[name]) end
+    return out
+end
+
+--- The column `name`: its tensor (shared, not copied), or for a string
+-- column a new Lua array of strings (mf.data.NA for missing).
+function Table.column(tbl, name)
+    local s = state(tbl, "column")
+    local col = check_column(s, name, "column", 2)
+    if is_tensor(col) then return col end
+    return string_values(col, 1, s.nrows)
+end
+
+--- What read_csv found (rows, bad lines, per column missing/coerced); prints
+-- as text. nil for a Table not read from a file.
+function Table.report(tbl)
+    return state(tbl, "report").report
+end
+
+local function narrow_col(col, start, n)
+    if is_tensor(col) then return col:narrow(1, start, n) end
+    return {codes = col.codes:narrow(1, start, n), levels = col.levels}
+end
+
+--- The first n rows (default 5), as views of this table's columns.
+function Table.head(tbl, n)
+    local s = state(tbl, "head")
+    n = n or 5
+    if math.type(n) ~= "integer" or n < 0 then
+        argerror(2, "head", "n must be a non-negative integer, got " .. tostring(n))
+    end
+    if n > s.nrows then n = s.nrows end
+    local cols = {}
+    for _, name in ipairs(s.names) do cols[name] = narrow_col(s.cols[name], 1, n) end
+    return new_table(table.move(s.names, 1, #s.names, 1, {}), cols, n, nil)
+end
+
+local function subset(tbl, names)
+    local s = rawget(tbl, S)
+    local cols = {}
+    for _, name in ipairs(names) do cols[name] = s.cols[name] end
+    return new_table(names, cols, s.nrows, nil)
+end
+
+local function check_list(s, list, fname)
+    if type(list) ~= "table" then argerror(2, fname, "list of column names expected, got " .. type(list), 3) end
+    local seen = {}
+    for _, name in ipairs(list) do
+        check_column(s, name, fname, 2, 3)
+        if seen[name] then argerror(2, fname, ("column '%s' listed twice"):format(name), 3) end
+        seen[name] = true
+    end
+    return seen
+end
+
+--- A Table of the listed columns, in that order (columns shared, not copied).
+function Table.select(tbl, list)
+    local s = state(tbl, "select")
+    check_list(s, list, "select")
+    return subset(tbl, table.move(list, 1, #list, 1, {}))
+end
+
+--- A Table without the listed columns.
+function Table.drop(tbl, list)
+    local s = state(tbl, "drop")
+    local gone = check_list(s, list, "drop")
+    local names = {}
+    for _, name in ipairs(s.names) do if not gone[name] then names[#names + 1] = name end end
+    return subset(tbl, names)
+end
+
+--- The numeric columns (default: all) as a [rows x cols] tensor.
+function Table.to_tensor(tbl, opts)
+    local s = state(tbl, "to_tensor")
+    opts = check_options(opts, "to_tensor", 2, {"columns", "dtype"})
+    local names = opts.columns or s.names
+    local dtype = opts.dtype or "float64"
+    local parts = {}
+    for _, name in ipairs(names) do
+        local col = check_column(s, name, "to_tensor", 2)
+        if not is_tensor(col) then
+            argerror(2, "to_tensor", ("column '%s' holds strings (encode it to numbers first, "
+                     .. "e.g. with a one-hot or ordinal encoder, or drop it)"):format(name))
+        end
+        parts[#parts + 1] = col:to(dtype)
+    end
+    if #parts == 0 then argerror(2, "to_tensor", "no columns") end
+    return mf.stack(parts, 2)
+end
+
+local function fmt_cell(col, i)
+    if not is_tensor(col) then
+        local c = col.codes[i]
+        return c == 0 and "NA" or col.levels[c]
+    end
+    local v = col[i]
+    local dt = col:dtype()
+    if dt == "float64" or dt == "float32" then
+        if v ~= v then return "NaN" end
+        return ("%.6g"):format(v)
+    end
+    return tostring(v)
+end
+
+local SHOW = 10 -- rows printed by tostring
+
+--- An aligned text table: header, the first rows, "..." and the shape.
+function Table.__tostring(tbl)
+    local s = rawget(tbl, S)
+    if #s.names == 0 then return ("[%d rows x 0 columns]"):format(s.nrows) end
+    local n = math.min(s.nrows, SHOW)
+    local cells, widths = {}, {}
+    for j, name in ipairs(s.names) do
+        local col = {name}
+        widths[j] = utf8.len(name) or #name
+        for i = 1, n do
+            col[i + 1] = fmt_cell(s.cols[name], i)
+            widths[j] = math.max(widths[j], utf8.len(col[i + 1]) or #col[i + 1])
+        end
+        cells[j] = col
+    end
+    local lines = {}
+    for i = 1, n + 1 do
+        local row = {}
+        for j = 1, #s.names do
+            local v = cells[j][i]
+            row[j] = string.rep(" ", widths[j] - (utf8.len(v) or #v)) .. v
+        end
+        lines[i] = table.concat(row, "  ")
+    end
+    if s.nrows > n then lines[#lines + 1] = "..." end
+    lines[#lines + 1] = ("[%d rows x %d columns]"):format(s.nrows, #s.names)
+    return table.concat(lines, "\n")
+end
+
+M.Table = Table
+
+return M
