@@ -124,17 +124,18 @@ function M.read_csv(path, opts)
 end
 
 ---------------------------------------------------------------- construction
-local function column_from_value(v, name, fname)
+local function column_from_value(v, name, fname, argn)
+    argn = argn or 1
     if is_tensor(v) then
         if v:dim() ~= 1 then
-            argerror(1, fname, ("column '%s' must be a 1-D tensor, got %d dims"):format(name, v:dim()), 3)
+            argerror(argn, fname, ("column '%s' must be a 1-D tensor, got %d dims"):format(name, v:dim()), 3)
         end
         local dt = v:dtype()
         if dt ~= "float64" and dt ~= "int64" and dt ~= "bool" then v = v:to("float64") end
         return v, v:size(1)
     end
     if type(v) ~= "table" then
-        argerror(1, fname, ("column '%s' must be a tensor or an array, got %s"):format(name, type(v)), 3)
+        argerror(argn, fname, ("column '%s' must be a tensor or an array, got %s"):format(name, type(v)), 3)
     end
     local n = #v
     local kind -- "string", "number", "boolean"
@@ -142,10 +143,10 @@ local function column_from_value(v, name, fname)
         local x = v[i]
         local k = x == M.NA and "string" or type(x)
         if k ~= "string" and k ~= "number" and k ~= "boolean" then
-            argerror(1, fname, ("column '%s': element %d is a %s"):format(name, i, k), 3)
+            argerror(argn, fname, ("column '%s': element %d is a %s"):format(name, i, k), 3)
         end
         if kind and kind ~= k then
-            argerror(1, fname, ("column '%s' mixes %ss and %ss"):format(name, kind, k), 3)
+            argerror(argn, fname, ("column '%s' mixes %ss and %ss"):format(name, kind, k), 3)
         end
         kind = k
     end
@@ -416,6 +417,237 @@ function Table.__tostring(tbl)
     if s.nrows > n then lines[#lines + 1] = "..." end
     lines[#lines + 1] = ("[%d rows x %d columns]"):format(s.nrows, #s.names)
     return table.concat(lines, "\n")
+end
+
+---------------------------------------------------------------- row operations
+local function take_col(col, idx)
+    if is_tensor(col) then return col:index(1, idx) end
+    return {codes = col.codes:index(1, idx), levels = col.levels}
+end
+
+-- A Table of the rows idx (an int64 tensor of 1-based row numbers).
+local function take_rows(s, idx)
+    local cols = {}
+    for _, name in ipairs(s.names) do cols[name] = take_col(s.cols[name], idx) end
+    return new_table(table.move(s.names, 1, #s.names, 1, {}), cols, idx:size(1), nil)
+end
+
+local function row_numbers(n) return mf.arange(1, n + 1, "int64") end
+
+--- A Table with columns renamed by {old = new}.
+function Table.rename(tbl, map)
+    local s = state(tbl, "rename")
+    if type(map) ~= "table" then argerror(2, "rename", "table {old = new} expected, got " .. type(map)) end
+    for old, new in pairs(map) do
+        check_column(s, old, "rename", 2)
+        if type(new) ~= "string" then
+            argerror(2, "rename", ("new name for '%s' must be a string, got %s"):format(old, type(new)))
+        end
+    end
+    local names, cols = {}, {}
+    for i, name in ipairs(s.names) do
+        names[i] = map[name] or name
+        cols[names[i]] = s.cols[name]
+    end
+    check_names(names, 2, "rename")
+    return new_table(names, cols, s.nrows, nil)
+end
+
+--- The rows at the 1-based `indices` (an int64 tensor or a Lua array), in that order.
+function Table.take(tbl, indices)
+    local s = state(tbl, "take")
+    local idx = indices
+    if type(indices) == "table" and not is_tensor(indices) then
+        for i = 1, #indices do
+            if math.type(indices[i]) ~= "integer" then
+                argerror(2, "take", ("index %d must be an integer, got %s"):format(i, tostring(indices[i])))
+            end
+        end
+        idx = #indices > 0 and mf.tensor(indices, "int64") or mf.zeros(0, "int64")
+    elseif not is_tensor(indices) or indices:dtype() ~= "int64" or indices:dim() ~= 1 then
+        argerror(2, "take", "1-D int64 tensor or array of row numbers expected")
+    end
+    if idx:numel() > 0 then
+        local lo, hi = idx:amin():item(), idx:amax():item()
+        if lo < 1 or hi > s.nrows then
+            argerror(2, "take", ("row %d out of range 1..%d"):format(lo < 1 and lo or hi, s.nrows))
+        end
+    end
+    return take_rows(s, idx)
+end
+
+--- The rows where `pred` holds: a bool tensor of the table's length, or a
+-- function called with a row {name = value} that returns true to keep it.
+function Table.filter(tbl, pred)
+    local s = state(tbl, "filter")
+    if is_tensor(pred) then
+        if pred:dtype() ~= "bool" or pred:dim() ~= 1 or pred:size(1) ~= s.nrows then
+            argerror(2, "filter", ("mask must be a 1-D bool tensor of %d rows"):format(s.nrows))
+        end
+        return take_rows(s, row_numbers(s.nrows):index(1, pred))
+    end
+    if type(pred) ~= "function" then
+        argerror(2, "filter", "bool tensor or function expected, got " .. type(pred))
+    end
+    local values = {}
+    for _, name in ipairs(s.names) do
+        local col = s.cols[name]
+        values[name] = is_tensor(col) and col:totable() or string_values(col, 1, s.nrows)
+    end
+    local keep = {}
+    for i = 1, s.nrows do
+        local row = {}
+        for _, name in ipairs(s.names) do row[name] = values[name][i] end
+        if pred(row) then keep[#keep + 1] = i end
+    end
+    return take_rows(s, #keep > 0 and mf.tensor(keep, "int64") or mf.zeros(0, "int64"))
+end
+
+-- Sort keys of a column and its missing mask (nil if it cannot miss). String
+-- keys are the ranks of the levels' texts.
+local function sort_keys(col)
+    if not is_tensor(col) then
+        local n = #col.levels
+        local order = {}
+        for i = 1, n do order[i] = i end
+        table.sort(order, function(a, b) return col.levels[a] < col.levels[b] end)
+        local rank = {0}
+        for pos, lv in ipairs(order) do rank[lv + 1] = pos end
+        return mf.tensor(rank, "int64"):index(1, col.codes + 1), col.codes:eq(0)
+    end
+    local dt = col:dtype()
+    if dt == "bool" then return col:to("int64"), nil end
+    if dt == "int64" then return col, nil end
+    return col, col:isnan()
+end
+
+--- The rows ordered by column `col` (stable; missing values last).
+function Table.sort_by(tbl, col, opts)
+    local s = state(tbl, "sort_by")
+    local c = check_column(s, col, "sort_by", 2)
+    opts = check_options(opts, "sort_by", 3, {"descending"})
+    local desc = opts.descending and true or false
+    local keys, missing = sort_keys(c)
+    local rows = row_numbers(s.nrows)
+    local idx
+    if missing and missing:any():item() then
+        local present = missing:logical_not()
+        local prows = rows:index(1, present)
+        idx = mf.cat({prows:index(1, keys:index(1, present):argsort{descending = desc}),
+                      rows:index(1, missing)}, 1)
+    else
+        idx = rows:index(1, keys:argsort{descending = desc})
+    end
+    return take_rows(s, idx)
+end
+
+--- A Table with one more column `name` (a tensor or an array of the table's length).
+function Table.add_column(tbl, name, values)
+    local s = state(tbl, "add_column")
+    if type(name) ~= "string" then argerror(2, "add_column", "name must be a string, got " .. type(name)) end
+    if s.cols[name] ~= nil then argerror(2, "add_column", ("column '%s' already exists"):format(name)) end
+    local col, n = column_from_value(values, name, "add_column", 3)
+    if n ~= s.nrows then
+        argerror(3, "add_column", ("column '%s' has %d rows, the table has %d"):format(name, n, s.nrows))
+    end
+    local names = table.move(s.names, 1, #s.names, 1, {})
+    names[#names + 1] = name
+    local cols = {}
+    for k, v in pairs(s.cols) do cols[k] = v end
+    cols[name] = col
+    return new_table(names, cols, s.nrows, nil)
+end
+
+--- A Table of the distinct non-missing values of `col` and their counts,
+-- sorted by count (descending), then by value.
+function Table.value_counts(tbl, col)
+    local s = state(tbl, "value_counts")
+    local c = check_column(s, col, "value_counts", 2)
+    local values, counts
+    if is_tensor(c) then
+        local x = c
+        if x:dtype() == "float64" then x = x:index(1, x:isnan():logical_not()) end
+        values, counts = mf.unique(x, {return_counts = true})
+    else
+        local codes, cnt = mf.unique(c.codes:index(1, c.codes:ne(0)), {return_counts = true})
+        local levels = {}
+        for i, code in ipairs(codes:totable()) do levels[i] = c.levels[code] end
+        values = {codes = row_numbers(#levels), levels = levels}
+        counts = cnt
+    end
+    local names = {col, col == "count" and "n" or "count"}
+    local vc = new_table(names, {[names[1]] = values, [names[2]] = counts:to("int64")}, counts:size(1), nil)
+    return vc:sort_by(col):sort_by(names[2], {descending = true})
+end
+
+-- The q-quantile of sorted values v (n of them), interpolated linearly
+-- between the two nearest ranks as pandas and numpy do.
+local function quantile(v, n, q)
+    if n == 0 then return 0 / 0 end
+    local pos = q * (n - 1)
+    local lo = math.floor(pos)
+    local a = v[lo + 1]
+    if lo + 1 >= n then return a end
+    return a + (pos - lo) * (v[lo + 2] - a)
+end
+
+local NUMERIC_STATS = {"mean", "std", "min", "25%", "50%", "75%", "max"}
+local STRING_STATS = {"unique", "top", "freq"}
+
+--- One row per column: name, dtype, count, missing, then for numeric
+-- (and bool) columns mean, std, min, 25%, 50%, 75%, max, and for string
+-- columns unique, top, freq. Statistics that do not apply are missing.
+function Table.describe(tbl)
+    local s = state(tbl, "describe")
+    if #s.names == 0 then argerror(1, "describe", "the table has no columns") end
+    local any_num, any_str = false, false
+    local out = {name = {}, dtype = {}, count = {}, missing = {}}
+    for _, k in ipairs(NUMERIC_STATS) do out[k] = {} end
+    for _, k in ipairs(STRING_STATS) do out[k] = {} end
+    local nan = 0 / 0
+    for j, name in ipairs(s.names) do
+        local col = s.cols[name]
+        out.name[j], out.dtype[j] = name, dtype_of(col)
+        if is_tensor(col) then
+            any_num = true
+            local x = col:to("float64")
+            x = x:index(1, x:isnan():logical_not())
+            local n = x:size(1)
+            out.count[j], out.missing[j] = n, s.nrows - n
+            local v = x:sort()
+            local row = {mean = nan, std = nan, min = nan, max = nan}
+            if n > 0 then
+                row.mean, row.std = x:mean():item(), x:std():item()
+                row.min, row.max = v[1], v[n]
+            end
+            row["25%"], row["50%"], row["75%"] = quantile(v, n, 0.25), quantile(v, n, 0.5), quantile(v, n, 0.75)
+            for _, k in ipairs(NUMERIC_STATS) do out[k][j] = row[k] end
+            out.unique[j], out.top[j], out.freq[j] = nan, M.NA, nan
+        else
+            any_str = true
+            local present = col.codes:ne(0)
+            local n = present:sum():item()
+            out.count[j], out.missing[j] = n, s.nrows - n
+            for _, k in ipairs(NUMERIC_STATS) do out[k][j] = nan end
+            local vc = Table.value_counts(tbl, name)
+            local k = #vc
+            out.unique[j] = k + 0.0
+            out.top[j] = k > 0 and vc:column(name)[1] or M.NA
+            out.freq[j] = k > 0 and vc:column(rawget(vc, S).names[2])[1] + 0.0 or nan
+        end
+    end
+    local order = {"name", "dtype", "count", "missing"}
+    if any_num then table.move(NUMERIC_STATS, 1, #NUMERIC_STATS, #order + 1, order) end
+    if any_str then table.move(STRING_STATS, 1, #STRING_STATS, #order + 1, order) end
+    local cols = {}
+    for _, k in ipairs(order) do
+        if k == "name" or k == "dtype" or k == "top" or k == "count" or k == "missing" then
+            cols[k] = out[k]
+        else
+            cols[k] = mf.tensor(out[k], "float64")
+        end
+    end
+    return M.from_columns(cols, {order = order})
 end
 
 M.Table = Table
