@@ -652,4 +652,18 @@ end
 
 M.Table = Table
 
+-- The other parts of mf.data (cleaning in data_clean.lua; group_by, concat,
+-- join and write_csv in data_ops.lua) add their functions to M and Table
+-- through these private helpers.
+local internal = {
+    S = S, Table = Table, NA = M.NA, argerror = argerror, new_table = new_table,
+    state = state, dtype_of = dtype_of, check_column = check_column,
+    string_values = string_values, column_from_value = column_from_value,
+    check_names = check_names, check_list = check_list, take_col = take_col,
+    take_rows = take_rows, subset = subset, narrow_col = narrow_col,
+    check_options = check_options,
+}
+require("moonforge.data_clean")(M, internal)
+require("moonforge.data_ops")(M, internal)
+
 return M
