@@ -109,6 +109,8 @@ mf.nn.losses = require "moonforge.losses"
 mf.optim = require "moonforge.optim"
 mf.callbacks = require "moonforge.callbacks"
 mf.data = require "moonforge.data"
+require "moonforge.loader" -- mf.data.train_test_split, mf.data.DataLoader
+mf.model_selection = require "moonforge.model_selection"
 require "moonforge.keras" -- nn.Dense; compile, fit, evaluate, predict on every module
 
 require "moonforge.fastpath" -- nn._fast_plan: the C training step that fit uses when it can

@@ -1,0 +1,3 @@
+-- moonforge.model_selection (mf.model_selection): cross-validation splitters.
+local M = {}
+return M
