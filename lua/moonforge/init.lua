@@ -111,6 +111,7 @@ mf.callbacks = require "moonforge.callbacks"
 mf.data = require "moonforge.data"
 require "moonforge.loader" -- mf.data.train_test_split, mf.data.DataLoader
 mf.model_selection = require "moonforge.model_selection"
+mf.preprocess = require "moonforge.preprocess"
 require "moonforge.keras" -- nn.Dense; compile, fit, evaluate, predict on every module
 
 require "moonforge.fastpath" -- nn._fast_plan: the C training step that fit uses when it can

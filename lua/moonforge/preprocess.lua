@@ -1,0 +1,3 @@
+-- moonforge.preprocess (mf.preprocess): scikit-learn style transformers.
+local M = {}
+return M
