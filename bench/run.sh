@@ -88,5 +88,14 @@ fi
 "$EXE" bench/tensor.lua $arg
 "$EXE" bench/matmul.lua $arg
 "$EXE" bench/math.lua $arg
+[ "$MODE" = full ] && note "W7 read, W0: moonforge read_csv (bench/csv.lua)" && "$EXE" bench/csv.lua --data bench/data
 note "W2, W3 MLP training: moonforge (model:fit on the C fast path)"
 "$EXE" bench/train.lua $arg --cache "$OUT"
+if [ "$MODE" = full ]; then
+    if [ -f bench/data/sensors_raw.csv ]; then
+        note "W7 cleaning chain: moonforge (bench/clean.lua; pandas: peers.py --only W7)"
+        "$EXE" bench/clean.lua bench/data
+    else
+        note "bench/data/sensors_raw.csv missing: W7 cleaning skipped"
+    fi
+fi

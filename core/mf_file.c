@@ -645,36 +645,74 @@ static mf_status sync_dir(const char *path)
     return MF_OK;
 }
 
+mf_status mf_file_atomic_open(mf_file_atomic *a, const char *path)
+{
+    a->fd = -1;
+    a->tmp = NULL;
+    a->path = path;
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return sys_error(path, NULL, EISDIR);
+    size_t n = strlen(path);
+    a->tmp = mf_malloc(n + 12);
+    if (!a->tmp) return nomem();
+    memcpy(a->tmp, path, n);
+    memcpy(a->tmp + n, ".tmp.XXXXXX", 12);
+    a->fd = open_temp(a->tmp, n);
+    if (a->fd < 0) {
+        mf_status st = sys_error(path, NULL, errno);
+        mf_free(a->tmp);
+        a->tmp = NULL;
+        return st;
+    }
+    return MF_OK;
+}
+
+mf_status mf_file_atomic_write(mf_file_atomic *a, const void *data, size_t n)
+{
+    sink s = {.fd = a->fd, .path = a->path};
+    return write_all(&s, data, n);
+}
+
+void mf_file_atomic_abort(mf_file_atomic *a)
+{
+    if (a->fd >= 0) {
+        close(a->fd);
+        unlink(a->tmp);
+    }
+    mf_free(a->tmp);
+    a->fd = -1;
+    a->tmp = NULL;
+}
+
+mf_status mf_file_atomic_commit(mf_file_atomic *a)
+{
+    mf_status st = MF_OK;
+    if (fsync(a->fd) != 0) st = sys_error(a->path, "fsync", errno);
+    if (close(a->fd) != 0 && !st) st = sys_error(a->path, "close", errno);
+    a->fd = -1;
+    if (!st && rename(a->tmp, a->path) != 0) st = sys_error(a->path, "rename", errno);
+    if (st) unlink(a->tmp);
+    else st = sync_dir(a->path);
+    mf_free(a->tmp);
+    a->tmp = NULL;
+    return st;
+}
+
 mf_status mf_file_writer_save(mf_file_writer *w, const char *path)
 {
     mf_status st = check_complete(w);
     if (st) return st;
-    struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return sys_error(path, NULL, EISDIR);
-    size_t n = strlen(path);
-    char *tmp = mf_malloc(n + 12);
     unsigned char *stage = mf_malloc(MF_STAGE_SIZE);
-    if (!tmp || !stage) {
-        mf_free(tmp);
-        mf_free(stage);
-        return nomem();
-    }
-    memcpy(tmp, path, n);
-    memcpy(tmp + n, ".tmp.XXXXXX", 12);
-    int fd = open_temp(tmp, n);
-    if (fd < 0) {
-        st = sys_error(path, NULL, errno);
-    } else {
-        sink s = {.fd = fd, .stage = stage, .path = path};
+    if (!stage) return nomem();
+    mf_file_atomic a;
+    st = mf_file_atomic_open(&a, path);
+    if (!st) {
+        sink s = {.fd = a.fd, .stage = stage, .path = path};
         st = sink_file(&s, w);
-        if (!st && fsync(fd) != 0) st = sys_error(path, "fsync", errno);
-        if (close(fd) != 0 && !st) st = sys_error(path, "close", errno);
-        if (!st && rename(tmp, path) != 0) st = sys_error(path, "rename", errno);
-        if (st) unlink(tmp);
-        else st = sync_dir(path);
+        if (st) mf_file_atomic_abort(&a);
+        else st = mf_file_atomic_commit(&a);
     }
     mf_free(stage);
-    mf_free(tmp);
     return st;
 }
 

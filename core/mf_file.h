@@ -132,6 +132,27 @@ mf_status mf_file_writer_to_buffer(mf_file_writer *w, void **buf, size_t *len);
 /* The records of a tree (e.g. one from mf_file_load): a whole value. */
 mf_status mf_file_put_node(mf_file_writer *w, const mf_file_node *n);
 
+/* ------------------------------------------------------------------ atomic files */
+/*
+ * The atomic output under mf_file_writer_save, for other writers (the CSV
+ * writer): open creates `path.tmp.XXXXXX` next to `path` (mode 0666 minus
+ * the umask); write appends bytes; commit fsyncs, closes, renames over
+ * `path` and fsyncs the directory; abort (after an error of the caller)
+ * closes and removes the temporary file. Commit and abort release
+ * everything, whatever happens; on any failure an existing `path` is left
+ * untouched. Errors name the path and the system error.
+ */
+typedef struct mf_file_atomic {
+    int fd;
+    char *tmp;        /* the temporary file's name */
+    const char *path; /* the caller's string, kept until commit or abort */
+} mf_file_atomic;
+
+mf_status mf_file_atomic_open(mf_file_atomic *a, const char *path);
+mf_status mf_file_atomic_write(mf_file_atomic *a, const void *data, size_t n);
+mf_status mf_file_atomic_commit(mf_file_atomic *a);
+void mf_file_atomic_abort(mf_file_atomic *a);
+
 /* ------------------------------------------------------------------ checksum */
 /* CRC-32 (IEEE 802.3, as zlib's crc32 and Python's zlib.crc32): pass 0 to
  * start, then the previous result to continue over more bytes. */

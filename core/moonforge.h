@@ -6,8 +6,10 @@
 #define MOONFORGE_H
 
 #include "mf_autograd.h"
+#include "mf_clean.h"
 #include "mf_common.h"
 #include "mf_csv.h"
+#include "mf_csv_write.h"
 #include "mf_file.h"
 #include "mf_format.h"
 #include "mf_iter.h"
@@ -16,7 +18,9 @@
 #include "mf_op.h"
 #include "mf_optim.h"
 #include "mf_plan.h"
+#include "mf_prep.h"
 #include "mf_random.h"
+#include "mf_rows.h"
 #include "mf_select.h"
 #include "mf_tensor.h"
 #include "mf_thread.h"

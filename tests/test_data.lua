@@ -136,6 +136,213 @@ function TestReadCsv:test_header_only_and_no_na_values()
     lu.assertEquals(tostring(mf.data.from_columns{}), "[0 rows x 0 columns]")
 end
 
+-- A quiet read that returns the error message (without the position prefix).
+local function read_err(path, opts)
+    local ok, err = pcall(read_quiet, path, opts)
+    lu.assertFalse(ok)
+    return (tostring(err):gsub("^[^:]*:%d+: ", ""))
+end
+
+function TestReadCsv:test_usecols()
+    local path = csv("a,b,c,d\n1,x,2.5,true\n2,y,3.5,false\n")
+    local tbl = read_quiet(path, {usecols = {"d", "a"}})
+    lu.assertEquals(tbl:columns(), {"a", "d"}) -- file order, as pandas
+    lu.assertEquals(tbl.a:totable(), {1, 2})
+    lu.assertEquals(tbl:dtypes(), {a = "int64", d = "bool"})
+    tbl = read_quiet(path, {usecols = {3, "b"}})
+    lu.assertEquals(tbl:columns(), {"b", "c"})
+    lu.assertEquals(tbl.b, {"x", "y"})
+    lu.assertEquals(tbl.c:totable(), {2.5, 3.5})
+    lu.assertEquals(tbl:report().columns.c.dtype, "float64")
+    lu.assertNil(tbl:report().columns.a)
+    lu.assertEquals(read_err(path, {usecols = {"a", "zz"}}),
+                    "bad argument #2 to 'read_csv' (usecols: unknown column 'zz' (columns: a, b, c, d))")
+    lu.assertEquals(read_err(path, {usecols = {5}}),
+                    "bad argument #2 to 'read_csv' (usecols: no column 5 (the file has 4 columns: a, b, c, d))")
+    lu.assertStrContains(read_err(path, {usecols = "a"}), "option 'usecols' must be an array")
+    lu.assertStrContains(read_err(path, {usecols = {true}}), "column names or positions expected, got boolean")
+end
+
+function TestReadCsv:test_dtypes()
+    local path = csv("id,code,flag,v\n1,007,true,1\n2,010,false,err\n3,999,true,3\n")
+    local tbl, warns = read_quiet(path, {dtypes = {code = "string", id = "float64", v = "float64"}})
+    lu.assertEquals(tbl:dtypes(), {id = "float64", code = "string", flag = "bool", v = "float64"})
+    lu.assertEquals(tbl.code, {"007", "010", "999"})
+    lu.assertEquals(tbl.id:totable(), {1, 2, 3})
+    -- a forced float64 column coerces junk (here 1 in 3, below the 90% of inference) and says so
+    lu.assertEquals(tbl:report().columns.v.coerced_lines, {3})
+    lu.assertEquals(#warns, 1)
+    lu.assertStrContains(warns[1], "cells coerced to missing: v 1")
+    tbl = read_quiet(path, {dtypes = {flag = "string", v = "string"}})
+    lu.assertEquals(tbl.flag, {"true", "false", "true"})
+    lu.assertEquals(tbl.v, {"1", "err", "3"})
+    -- lossy casts are errors naming file:line, column, cell and type
+    lu.assertEquals(read_err(path, {dtypes = {v = "int64"}}),
+                    "read_csv: " .. path .. ":3: cannot read 'err' in column 'v' as int64")
+    local px = csv("x\n1\n1.5\n")
+    lu.assertEquals(read_err(px, {dtypes = {x = "int64"}}), "read_csv: " .. px .. ":3: cannot read '1.5' in column 'x' as int64")
+    local p2 = csv("x,y\n1,true\n,maybe\n")
+    lu.assertStrContains(read_err(p2, {dtypes = {x = "int64"}}), p2 .. ":3: missing value in int64 column 'x'")
+    lu.assertStrContains(read_err(p2, {dtypes = {y = "bool"}}), p2 .. ":3: cannot read 'maybe' in column 'y' as bool")
+    lu.assertEquals(read_err(path, {dtypes = {nope = "int64"}}),
+                    "bad argument #2 to 'read_csv' (dtypes: unknown column 'nope' (columns: id, code, flag, v))")
+    lu.assertEquals(read_err(path, {dtypes = {id = "int32"}}),
+                    "bad argument #2 to 'read_csv' (dtypes: column 'id': unknown type 'int32' (float64, int64, bool or string))")
+end
+
+function TestReadCsv:test_quoted_fields_are_never_missing()
+    -- "NA" in quotes is the string NA, "" an empty string; unquoted NA and an empty cell are missing
+    local tbl = read_quiet(csv('s,t\n"NA",a\nNA,b\n"",c\n,d\n"x",e\n'))
+    lu.assertEquals(tbl.s[1], "NA")
+    lu.assertIs(tbl.s[2], NA)
+    lu.assertEquals(tbl.s[3], "")
+    lu.assertIs(tbl.s[4], NA)
+    lu.assertEquals(tbl:report().columns.s.missing, 2)
+end
+
+function TestReadCsv:test_threads_and_blocks_identical()
+    -- quoted fields with line breaks everywhere, read in 1 KB blocks on 1 and 2 threads
+    local rows = {"id,note,x"}
+    for i = 1, 3000 do
+        rows[#rows + 1] = ('%d,"n%d\n,""q""",%s'):format(i, i % 17, i % 97 == 5 and "bad" or tostring(i / 8))
+    end
+    local path = csv(table.concat(rows, "\r\n") .. "\r\n")
+    local core = require "moonforge.core"
+    local saved = mf.get_num_threads and mf.get_num_threads() or nil
+    local ref = read_quiet(path)
+    core._csv_block_size(1000)
+    local ok, err = pcall(function()
+        for _, th in ipairs({1, 2}) do
+            mf.set_num_threads(th)
+            local t = read_quiet(path)
+            lu.assertEquals(t.note, ref.note)
+            local a, b = t.x:totable(), ref.x:totable()
+            for i = 1, #b do assert(a[i] == b[i] or (a[i] ~= a[i] and b[i] ~= b[i]), i) end
+            lu.assertEquals(#a, #b)
+            lu.assertEquals(t:report().columns.x.coerced_lines, ref:report().columns.x.coerced_lines)
+        end
+    end)
+    core._csv_block_size(0)
+    if saved then mf.set_num_threads(saved) end
+    assert(ok, err)
+    lu.assertEquals(ref.note[3], 'n3\n,"q"')
+    -- row i is on lines 2i and 2i + 1; the first junk cell is row 5
+    lu.assertEquals(ref:report().columns.x.coerced_lines[1], 10)
+    lu.assertEquals(ref.x[8], 1.0)
+end
+
+local function chunk_values(path, rows, opts)
+    local all, n, sizes = {}, 0, {}
+    for chunk in mf.data.csv_chunks(path, rows, opts) do
+        sizes[#sizes + 1] = #chunk
+        for _, name in ipairs(chunk:columns()) do
+            all[name] = all[name] or {}
+            local col = chunk[name]
+            local vals = type(col) == "table" and col or col:totable()
+            table.move(vals, 1, #vals, n + 1, all[name])
+        end
+        n = n + #chunk
+    end
+    return all, n, sizes
+end
+
+function TestReadCsv:test_csv_chunks()
+    local rows = {"k,s,x,q"}
+    for i = 1, 250 do
+        rows[#rows + 1] = ('%d,%s,%s,"%s"'):format(i, ("s" .. i % 13), tostring(i * 0.5),
+                                                   i % 9 == 0 and "two\nlines, \"\"quoted\"\"" or "p" .. i)
+    end
+    local path = csv(table.concat(rows, "\n") .. "\n")
+    local whole = read_quiet(path)
+    local core = require "moonforge.core"
+    core._csv_block_size(700) -- records (and their quoted line breaks) across block ends
+    local ok, err = pcall(function()
+        local all, n, sizes = chunk_values(path, 40)
+        lu.assertEquals(n, 250)
+        lu.assertEquals(sizes, {40, 40, 40, 40, 40, 40, 10})
+        lu.assertEquals(all.k, whole.k:totable())
+        lu.assertEquals(all.s, whole.s)
+        lu.assertEquals(all.x, whole.x:totable())
+        lu.assertEquals(all.q, whole.q)
+    end)
+    core._csv_block_size(0)
+    assert(ok, err)
+    -- usecols in chunks; the texts of each chunk are right (codes into the grown levels)
+    local first = 0
+    for chunk in mf.data.csv_chunks(path, 100, {usecols = {"s"}}) do
+        lu.assertEquals(chunk:columns(), {"s"})
+        for i = 1, #chunk do lu.assertEquals(chunk.s[i], "s" .. (first + i) % 13) end
+        first = first + #chunk
+    end
+    lu.assertEquals(first, 250)
+    -- an early break closes the file; options are checked
+    for chunk in mf.data.csv_chunks(path, 10) do lu.assertEquals(#chunk, 10) break end
+    assert_error(function() mf.data.csv_chunks(path, 0) end, "bad argument #2 to 'csv_chunks'", "rows must be")
+    assert_error(function() mf.data.csv_chunks(path, 10, {max_rows = 5}) end,
+                 "bad argument #3 to 'csv_chunks'", "unknown option 'max_rows'")
+    assert_error(function() mf.data.csv_chunks(path, 10, {usecols = {"zz"}}) end,
+                 "bad argument #3 to 'csv_chunks'", "unknown column 'zz'")
+    assert_error(function() mf.data.csv_chunks("/nonexistent/c.csv", 10) end, "csv_chunks: /nonexistent/c.csv")
+end
+
+function TestReadCsv:test_csv_chunks_fixed_types()
+    local path = csv("i,f,b\n1,1.5,true\n2,2.5,false\n3,x,true\n4,4.5,true\n5.5,5,false\n")
+    local it = mf.data.csv_chunks(path, 2)
+    local c1 = it()
+    lu.assertEquals(c1:dtypes(), {i = "int64", f = "float64", b = "bool"})
+    local c2
+    local warns = mf.capture_warnings(function() c2 = it() end)
+    lu.assertEquals(c2:dtypes(), {i = "int64", f = "float64", b = "bool"})
+    lu.assertEquals(c2:report().columns.f.coerced_lines, {4})
+    lu.assertStrContains(warns[1], "csv_chunks: " .. path .. ": cells coerced to missing: f 1")
+    local ok, err = pcall(it)
+    lu.assertFalse(ok)
+    lu.assertStrContains(err, "csv_chunks: " .. path .. ":6: cannot read '5.5' in column 'i' as int64 "
+                              .. "(the type inferred from the first chunk; give the column a type with dtypes")
+    lu.assertNil(it()) -- the reader is closed after an error
+    -- with dtypes the same file reads through
+    local all, n
+    mf.capture_warnings(function() all, n = chunk_values(path, 2, {dtypes = {i = "float64"}}) end)
+    lu.assertEquals(n, 5)
+    lu.assertEquals(all.i, {1, 2, 3, 4, 5.5})
+    -- header only: one empty chunk with the named columns
+    local chunks = {}
+    for chunk in mf.data.csv_chunks(csv("a,b\n"), 5) do chunks[#chunks + 1] = chunk end
+    lu.assertEquals(#chunks, 1)
+    lu.assertEquals(chunks[1]:shape(), {0, 2})
+end
+
+function TestReadCsv:test_bad_input_messages()
+    local function e(text, opts) local p = csv(text); return read_err(p, opts):gsub(p:gsub("%p", "%%%0"), "F") end
+    lu.assertEquals(read_err("/nonexistent/dir/x.csv"), "read_csv: /nonexistent/dir/x.csv: No such file or directory")
+    lu.assertEquals(e(""), "read_csv: F: empty file")
+    lu.assertEquals(e("\n\r\n"), "read_csv: F: empty file")
+    local tbl = read_quiet(csv("a,b,c\n"))
+    lu.assertEquals(tbl:shape(), {0, 3})
+    lu.assertEquals(tbl:columns(), {"a", "b", "c"})
+    lu.assertEquals(e("a,b\n1,2\n3\n4,5,6\n"), "read_csv: F:3: expected 2 fields, got 1")
+    local t, warns = read_quiet(csv("a,b\n1,2\n3\n4,5,6\n7,8\n"), {on_bad_lines = "warn"})
+    lu.assertEquals(t.a:totable(), {1, 7})
+    lu.assertEquals(t:report().bad_line_numbers, {3, 4})
+    lu.assertStrContains(warns[1], "2 bad lines skipped (lines 3, 4)")
+    t, warns = read_quiet(csv("a,b\n1,2\n3\n"), {on_bad_lines = "skip"})
+    lu.assertEquals(t:report().bad_lines, 1)
+    lu.assertEquals(#warns, 0)
+    lu.assertEquals(e('a,b\n1,2\n3,"open\nstill open\n'), "read_csv: F:3: unterminated quote")
+    lu.assertEquals(e('a,b\n1,"x"y\n'), "read_csv: F:2: unexpected character after closing quote in field 2")
+    lu.assertEquals(e("a,b\n1,2\n3\0,4\n"), "read_csv: F:3: NUL byte in the file")
+    lu.assertEquals(e("a,b\n1,x\n2,\xC3\x28\n"), "read_csv: F:3: invalid UTF-8 in column 'b'")
+    lu.assertEquals(e("a,\xFF\n1,2\n"), "read_csv: F:1: invalid UTF-8 in the name of column 2")
+    lu.assertEquals(e("x,y,x\n1,2,3\n"), "read_csv: F:1: duplicate column name 'x' (columns 1 and 3)")
+    -- a 10 MB field is read whole
+    local big = ("abcdefghij\n"):rep(1024 * 1024 - 1) .. "abcdefghi"
+    tbl = read_quiet(csv('id,text\n1,"' .. big .. '"\n2,short\n'))
+    lu.assertEquals(#tbl.text[1], 11 * 1024 * 1024 - 2)
+    lu.assertTrue(tbl.text[1] == big)
+    lu.assertEquals(tbl.text[2], "short")
+    lu.assertEquals(tbl.id:totable(), {1, 2})
+end
+
 TestTable = {}
 
 function TestTable:tearDown() TestReadCsv.tearDown(self) end

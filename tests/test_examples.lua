@@ -45,4 +45,49 @@ function TestExamples:test_custom_module()
     lu.assertTrue(tonumber(last) < 0.1 * tonumber(first), out)
 end
 
+-- The cleaning example: every count it prints is fixed by the generator
+-- (examples/make_dirty_sensors.lua lists the defects it plants), and the CSV
+-- it writes reads back clean.
+function TestExamples:test_clean_sensors()
+    local csv, out, err = os.tmpname(), os.tmpname(), os.tmpname()
+    local cmd = ("%s %s %s >%s 2>%s </dev/null"):format(support.quote(EXE),
+        support.quote(ROOT .. "examples/clean_sensors.lua"), support.quote(csv), support.quote(out),
+        support.quote(err))
+    local _, how, code = os.execute(cmd)
+    local stdout, stderr = support.read_file(out), support.read_file(err)
+    os.remove(out)
+    os.remove(err)
+    lu.assertEquals(how, "exit")
+    lu.assertEquals(code, 0, stderr)
+    for _, want in ipairs({
+        "cells coerced to missing: temp 6",
+        "temp (float64): 11 missing, 6 coerced to missing (lines 8, 60, 112, 164, 216, 268)",
+        "str_strip: 15 cells changed", "str_upper: 30 cells changed",
+        "drop_duplicates: 12 duplicate rows of 312 dropped",
+        "dropna: 15 rows of 300 dropped", "fillna: 8 cells filled (strategy median)\n  filled: vibration 8",
+        "clip_outliers: 3 values clipped (iqr, k 3)\n  temp: 2 outside", "pressure: 1 outside",
+        "cleaned: 285 rows x 7 columns written to",
+    }) do
+        lu.assertStrContains(stdout, want)
+    end
+    local mf = require "moonforge"
+    local tbl = mf.data.read_csv(csv)
+    os.remove(csv)
+    lu.assertEquals(#tbl, 285)
+    for _, name in ipairs({"temp", "pressure", "vibration"}) do
+        lu.assertEquals(tbl:column(name):isnan():sum():item(), 0, name)
+    end
+    lu.assertTrue(tbl.temp:amax():item() < 200)     -- the 999.9 spikes were clipped
+    lu.assertTrue(tbl.pressure:amin():item() > 1)   -- and the -50
+    local lines = {}
+    for _, v in ipairs(tbl.line) do lines[v] = true end
+    lu.assertEquals(lines, {L1 = true, L2 = true, L3 = true})
+    local _, dup = tbl:drop_duplicates()
+    lu.assertEquals(dup.dropped, 0)
+    local notes = {}
+    for _, v in ipairs(tbl.note) do if v ~= mf.data.NA then notes[v] = (notes[v] or 0) + 1 end end
+    lu.assertEquals(notes, {["restarted, ok"] = 10, ['operator said "check valve", logged'] = 10,
+                            ["filter changed, 2 units scrapped"] = 10})
+end
+
 os.exit(lu.LuaUnit.run(), true)

@@ -108,6 +108,10 @@ void lmf_open_optim(lua_State *L, int mod, int methods);    /* lmf_optim.c */
 void lmf_optim_hparams(lua_State *L, int g, mf_optim_algo algo, mf_optim_hparams *h);
 void lmf_open_plan(lua_State *L, int mod, int methods);     /* lmf_plan.c */
 void lmf_open_csv(lua_State *L, int mod, int methods);      /* lmf_csv.c */
+void lmf_open_prep(lua_State *L, int mod, int methods);     /* lmf_prep.c */
+void lmf_open_rows(lua_State *L, int mod, int methods);     /* lmf_rows.c */
+void lmf_open_clean(lua_State *L, int mod, int methods);    /* lmf_clean.c */
+void lmf_open_generator(lua_State *L, int mod, int methods); /* lmf_generator.c */
 /* Tensor properties t.grad, t.requires_grad, t.is_leaf, t.grad_fn: get
  * pushes the value (nil for unknown keys); set (value at index 3) returns 0
  * when `key` is not a settable property. */

@@ -148,6 +148,10 @@ int luaopen_moonforge_core(lua_State *L)
     lmf_open_optim(L, mod, methods);
     lmf_open_plan(L, mod, methods);
     lmf_open_csv(L, mod, methods);
+    lmf_open_prep(L, mod, methods);
+    lmf_open_rows(L, mod, methods);
+    lmf_open_clean(L, mod, methods);
+    lmf_open_generator(L, mod, methods);
     lua_pushvalue(L, methods);
     lua_setfield(L, mod, "Tensor"); /* the methods table, for Lua modules */
     lua_settop(L, mod);

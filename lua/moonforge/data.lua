@@ -61,7 +61,9 @@ local function string_values(col, first, last)
 end
 
 ---------------------------------------------------------------- reading
-local read_opts = {"sep", "header", "na_values", "skip_rows", "max_rows", "on_bad_lines"}
+local read_opts = {"sep", "header", "na_values", "skip_rows", "max_rows", "on_bad_lines", "usecols", "dtypes"}
+local chunk_opts = {"sep", "header", "na_values", "skip_rows", "on_bad_lines", "usecols", "dtypes"}
+local csv_types = {float64 = true, int64 = true, bool = true, string = true}
 
 local report_mt = {}
 report_mt.__index = report_mt
@@ -85,20 +87,85 @@ function report_mt.__tostring(r)
     return table.concat(lines, "\n")
 end
 
---- Reads a CSV file into a Table (see docs/data.md for the options).
-function M.read_csv(path, opts)
-    if type(path) ~= "string" then argerror(1, "read_csv", "path must be a string, got " .. type(path)) end
-    opts = check_options(opts, "read_csv", 2, read_opts)
-    local ok, raw = pcall(core._read_csv, path, opts)
-    if not ok then
-        local msg = tostring(raw)
-        if msg:find("^bad argument") then
-            msg = msg:gsub("'_read_csv'", "'read_csv'")
-        else
-            msg = "read_csv: " .. msg
-        end
-        error(msg, 2)
+-- A core error as the error of `fname` (argument errors keep their number).
+local function csv_error(fname, err, level)
+    local msg = tostring(err)
+    if msg:find("^bad argument") then
+        msg = msg:gsub("^(bad argument #%d+ to )'[^']*'", "%1'" .. fname .. "'")
+    else
+        msg = fname .. ": " .. msg
     end
+    error(msg, level + 1)
+end
+
+-- usecols and dtypes against the file's column names: keep[j] and types[j]
+-- by 1-based file position (nil when not given).
+local function resolve_columns(fname, argn, names, opts)
+    local index = {}
+    for j, name in ipairs(names) do index[name] = j end
+    local listing = table.concat(names, ", ")
+    local keep, types
+    if opts.usecols ~= nil then
+        if type(opts.usecols) ~= "table" then
+            argerror(argn, fname, "option 'usecols' must be an array of column names or positions", 3)
+        end
+        keep = {}
+        for _, u in ipairs(opts.usecols) do
+            local j
+            if math.type(u) == "integer" then
+                if u < 1 or u > #names then
+                    argerror(argn, fname, ("usecols: no column %d (the file has %d columns: %s)")
+                             :format(u, #names, listing), 3)
+                end
+                j = u
+            elseif type(u) == "string" then
+                j = index[u]
+                if not j then
+                    argerror(argn, fname, ("usecols: unknown column '%s' (columns: %s)"):format(u, listing), 3)
+                end
+            else
+                argerror(argn, fname, "usecols: column names or positions expected, got " .. type(u), 3)
+            end
+            keep[j] = true
+        end
+    end
+    if opts.dtypes ~= nil then
+        if type(opts.dtypes) ~= "table" then
+            argerror(argn, fname, "option 'dtypes' must be a table {column = type}", 3)
+        end
+        types = {}
+        for name, ty in pairs(opts.dtypes) do
+            local j = type(name) == "string" and index[name] or nil
+            if not j then
+                argerror(argn, fname, ("dtypes: unknown column '%s' (columns: %s)"):format(tostring(name), listing), 3)
+            end
+            if not csv_types[ty] then
+                argerror(argn, fname, ("dtypes: column '%s': unknown type '%s' (float64, int64, bool or string)")
+                         :format(name, tostring(ty)), 3)
+            end
+            types[j] = ty
+        end
+    end
+    return keep, types
+end
+
+-- Opens the reader of read_csv / csv_chunks with usecols and dtypes applied.
+local function open_csv(fname, argn, path, opts)
+    local ok, rd = pcall(core._csv_open, path, opts)
+    if not ok then csv_error(fname, rd, 3) end
+    local ok2, err = pcall(function()
+        local keep, types = resolve_columns(fname, argn, rd:names(), opts)
+        rd:configure(keep, types)
+    end)
+    if not ok2 then
+        rd:close()
+        error(err, 3)
+    end
+    return rd
+end
+
+-- A Table from a raw core result; warns about coerced cells and bad lines.
+local function csv_table(fname, path, opts, raw)
     local cols = {}
     for j, name in ipairs(raw.names) do cols[name] = raw.columns[j] end
     local report = raw.report
@@ -118,9 +185,61 @@ function M.read_csv(path, opts)
             :format(report.bad_lines, table.concat(report.bad_line_numbers, ", "))
     end
     if #msg > 0 then
-        mf.warn("read_csv: %s: %s (see tbl:report())", path, table.concat(msg, "; "))
+        mf.warn("%s: %s: %s (see tbl:report())", fname, path, table.concat(msg, "; "))
     end
     return new_table(raw.names, cols, raw.nrows, report)
+end
+
+--- Reads a CSV file into a Table (see docs/data.md for the options).
+function M.read_csv(path, opts)
+    if type(path) ~= "string" then argerror(1, "read_csv", "path must be a string, got " .. type(path)) end
+    opts = check_options(opts, "read_csv", 2, read_opts)
+    local rd = open_csv("read_csv", 2, path, opts)
+    local ok, raw = pcall(rd.read_all, rd)
+    rd:close()
+    if not ok then csv_error("read_csv", raw, 2) end
+    for _, col in ipairs(raw.columns) do
+        if not is_tensor(col) then col.level_base = nil end
+    end
+    return csv_table("read_csv", path, opts, raw)
+end
+
+--- Iterates over a CSV file in Tables of at most `rows` rows:
+--     for chunk in mf.data.csv_chunks(path, 100000) do ... end
+-- The first chunk's inference (or opts.dtypes) fixes the column types; the
+-- levels of a string column grow from chunk to chunk (codes stay valid).
+function M.csv_chunks(path, rows, opts)
+    if type(path) ~= "string" then argerror(1, "csv_chunks", "path must be a string, got " .. type(path)) end
+    if math.type(rows) ~= "integer" or rows < 1 then
+        argerror(2, "csv_chunks", "rows must be an integer >= 1, got " .. tostring(rows))
+    end
+    opts = check_options(opts, "csv_chunks", 3, chunk_opts)
+    local rd = open_csv("csv_chunks", 3, path, opts)
+    local levels = {} -- column name -> all levels so far
+    local done = false
+    local function next_chunk()
+        if done then return nil end
+        local ok, raw = pcall(rd.next, rd, rows)
+        if not ok or raw == nil then
+            done = true
+            rd:close()
+            if not ok then csv_error("csv_chunks", raw, 2) end
+            return nil
+        end
+        for j, name in ipairs(raw.names) do
+            local col = raw.columns[j]
+            if not is_tensor(col) then
+                local all = levels[name] or {}
+                levels[name] = all
+                table.move(col.levels, 1, #col.levels, col.level_base + 1, all)
+                col.levels = table.move(all, 1, #all, 1, {})
+                col.level_base = nil
+            end
+        end
+        return csv_table("csv_chunks", path, opts, raw)
+    end
+    -- the reader is the loop's closing value: a loop left early closes the file
+    return next_chunk, nil, nil, rd
 end
 
 ---------------------------------------------------------------- construction

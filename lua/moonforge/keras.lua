@@ -1096,6 +1096,8 @@ end
 
 --- history = model:fit(X, y [, opts]): trains the compiled model. See
 -- docs/training.md for the options; returns a History (also model.history).
+-- model:fit(loader, nil [, opts]) trains on the batches of a
+-- mf.data.DataLoader, with the generic engine (docs/splits.md).
 Module.fit = public(function(self, X, y, opts)
     local fname = "fit"
     local c = compiled(self, fname)
@@ -1127,6 +1129,32 @@ Module.fit = public(function(self, X, y, opts)
         argerror(3, fname, "option 'validation_data' must be {X, y}")
     end
     local cbs = check_callbacks(opts.callbacks, fname)
+
+    -- a DataLoader (mf.data.DataLoader) brings X, y and the batching: its
+    -- batch_size, shuffle (a new order per epoch from its generator) and
+    -- drop_last; fit's own batching options would contradict it
+    local loader = mf.data.is_loader and mf.data.is_loader(X) and X or nil
+    if loader then
+        for _, key in ipairs({ "batch_size", "shuffle", "seed", "validation_split" }) do
+            if opts[key] ~= nil then
+                argerror(3, fname, ("option '%s' cannot be used when X is a DataLoader (%s)"):format(key,
+                         key == "validation_split" and "give validation_data, or split first with "
+                         .. "mf.data.train_test_split" or "set it on the DataLoader"))
+            end
+        end
+        if y ~= nil then
+            argerror(2, fname, "y must be nil when X is a DataLoader (the loader holds y): model:fit(loader, nil, opts)")
+        end
+        if loader.y == nil then
+            argerror(1, fname, "the DataLoader has no y: build it with mf.data.DataLoader(X, y, opts)")
+        end
+        if #loader == 0 then
+            argerror(1, fname, ("the DataLoader gives no batch (%d rows, batch_size = %d, drop_last = true)")
+                     :format(loader.n, loader.batch_size))
+        end
+        X, y = loader.X, loader.y
+        batch_size, shuffle = loader.batch_size, loader.shuffle
+    end
 
     -- data
     local built = name_layers(self)
@@ -1189,7 +1217,7 @@ Module.fit = public(function(self, X, y, opts)
     if not self.optimizer then bind_optimizer(self, c) end
     local opt = self.optimizer
     local plan
-    if nn._fast_plan and not weights and not c.loss_fn then
+    if nn._fast_plan and not weights and not c.loss_fn and not loader then
         local names = {}
         for i, m in ipairs(c.metrics) do names[i] = m.name end
         plan = nn._fast_plan(self, { loss = c.loss, optimizer = opt, metrics = names, batch_size = batch_size })
@@ -1211,7 +1239,7 @@ Module.fit = public(function(self, X, y, opts)
     end })
 
     -- bookkeeping
-    local steps = (Ntr + batch_size - 1) // batch_size
+    local steps = loader and #loader or (Ntr + batch_size - 1) // batch_size
     local keys = { "loss" }
     for _, m in ipairs(c.metrics) do keys[#keys + 1] = m.name end
     if Xv then
@@ -1248,7 +1276,7 @@ Module.fit = public(function(self, X, y, opts)
             cur_epoch, cur_step = epoch, nil
             self:train()
             call_hook(cbs, "on_epoch_begin", epoch, {})
-            local perm = ordered or mf.randperm(Ntr)
+            local perm = ordered or (loader and loader:epoch_order()) or mf.randperm(Ntr)
             local t0 = mf.clock()
             p.t0, p.len, p.head = t0, 0, ("Epoch %d/%d"):format(epoch, epochs)
             local last_draw = t0

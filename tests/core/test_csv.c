@@ -214,9 +214,10 @@ CTEST(quoting)
     CHECK_STR(sget(t, 0, 0), "a,b");
     CHECK_STR(sget(t, 1, 0), "say \"hi\"");
     CHECK_STR(sget(t, 0, 1), "multi\nline\r\ntext");
-    CHECK(sget(t, 1, 1) == NULL); /* "" is missing */
+    CHECK_STR(sget(t, 1, 1), ""); /* a quoted field is never missing: "" is an empty string */
     CHECK_STR(sget(t, 1, 2), "x\"y");
-    CHECK(sget(t, 0, 3) == NULL);
+    CHECK_STR(sget(t, 0, 3), "");
+    CHECK_INT(t->cols[0].n_missing, 0);
     CHECK_STR(sget(t, 1, 3), "4"); /* a string column: quoting does not matter for typing */
     CHECK_INT(t->cols[2].type, MF_CSV_INT64);
     mf_csv_table_free(t);
@@ -565,7 +566,351 @@ CTEST(fuzz)
     cleanup_tmp();
 }
 
+/* Whether two tables hold the same columns, values, texts and reports. */
+static int same_table(const mf_csv_table *a, const mf_csv_table *b)
+{
+    if (a->nrows != b->nrows || a->ncols != b->ncols || a->n_bad_lines != b->n_bad_lines) return 0;
+    if (memcmp(a->bad_lines, b->bad_lines, sizeof a->bad_lines) != 0) return 0;
+    for (int j = 0; j < a->ncols; j++) {
+        const mf_csv_column *x = &a->cols[j], *y = &b->cols[j];
+        if (strcmp(x->name, y->name) != 0 || x->type != y->type || x->n_missing != y->n_missing ||
+            x->n_coerced != y->n_coerced || memcmp(x->coerced_lines, y->coerced_lines, sizeof x->coerced_lines))
+            return 0;
+        if (x->type == MF_CSV_STRING) {
+            for (int64_t i = 0; i < a->nrows; i++) {
+                const char *p = sget(a, j, i), *q = sget(b, j, i);
+                if ((p == NULL) != (q == NULL) || (p && strcmp(p, q) != 0)) return 0;
+            }
+        } else if (memcmp(mf_tensor_data(x->data), mf_tensor_data(y->data), mf_tensor_nbytes(x->data)) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A file of `rows` records with quoted fields holding separators, doubled
+ * quotes and line breaks (LF, CRLF or lone CR by `eol`), a junk cell now and
+ * then, and line ends `eol`. */
+static char *gen_file(int rows, const char *eol, size_t *len)
+{
+    size_t cap = (size_t)rows * 96 + 64, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) return NULL;
+    n += (size_t)snprintf(buf, cap, "id,x,note,k%s", eol);
+    for (int i = 0; i < rows; i++) {
+        uint64_t u = rnd();
+        const char *note = (i % 5 == 0) ? "\"a, \"\"quoted\"\"%sline\"" : (i % 7 == 0 ? "\"\"" : "plain%d");
+        char nb[64];
+        if (i % 5 == 0) snprintf(nb, sizeof nb, note, i % 10 == 0 ? "\n" : (i % 3 ? "\r\n" : "\r"));
+        else snprintf(nb, sizeof nb, note, (int)(u % 50));
+        if (i % 113 == 9) n += (size_t)snprintf(buf + n, cap - n, "%d,oops,%s,%d%s", i, nb, (int)(u % 7), eol);
+        else n += (size_t)snprintf(buf + n, cap - n, "%d,%.*g,%s,%d%s", i, 1 + (int)(u % 16),
+                                   (double)(u >> 11) * 1e-6, nb, (int)(u % 7), eol);
+    }
+    *len = n;
+    return buf;
+}
+
+CTEST(blocks_and_pieces)
+{
+    /* the same file read whole in one block on one thread, and in small
+     * blocks split between threads (piece guesses landing inside quoted
+     * line breaks are re-parsed): identical tables, line numbers included */
+    const char *eols[] = {"\n", "\r\n", "\r"};
+    int saved = mf_num_threads();
+    for (int e = 0; e < 3; e++) {
+        size_t n = 0;
+        char *buf = gen_file(30000, eols[e], &n);
+        if (!buf) return;
+        const char *p = write_tmp(buf, n);
+        free(buf);
+        mf_csv_table *a = NULL, *b = NULL, *c = NULL;
+        mf_set_num_threads(1);
+        mf_csv_set_block_size((size_t)1 << 30);
+        CHECK_OK(mf_csv_read(p, NULL, &a));
+        mf_set_num_threads(mf_num_cores());
+        mf_csv_set_block_size(70000 + (size_t)e * 977);
+        CHECK_OK(mf_csv_read(p, NULL, &b));
+        mf_csv_set_block_size(333);
+        CHECK_OK(mf_csv_read(p, NULL, &c));
+        mf_csv_set_block_size(0);
+        if (a && b && c) {
+            CHECK_INT(a->nrows, 30000);
+            CHECK_INT(a->cols[1].type, MF_CSV_FLOAT64);
+            CHECK_INT(a->cols[1].n_coerced, (30000 - 9 + 112) / 113);
+            /* the line of row 9: the header, then rows 0 and 5 take two lines each */
+            CHECK_INT(a->cols[1].coerced_lines[0], 1 + 9 + 1 + 2);
+            CHECK_STR(sget(a, 2, 0), "a, \"quoted\"\nline");
+            CHECK_STR(sget(a, 2, 7), "");
+            CHECK(same_table(a, b));
+            CHECK(same_table(a, c));
+        }
+        mf_csv_table_free(a);
+        mf_csv_table_free(b);
+        mf_csv_table_free(c);
+    }
+    mf_set_num_threads(saved);
+    cleanup_tmp();
+}
+
+CTEST(quoted_never_missing_and_cr_lines)
+{
+    mf_csv_table *t = NULL;
+    /* CR-only line ends with a quoted CR break: line numbers still count it */
+    CHECK_OK(read_str("s,v\r\"NA\",1\r\"x\ry\",2\rNA,3\r\"\",4\rz,err\r", NULL, &t));
+    if (t) {
+        CHECK_STR(sget(t, 0, 0), "NA");
+        CHECK_STR(sget(t, 0, 1), "x\ry");
+        CHECK(sget(t, 0, 2) == NULL);
+        CHECK_STR(sget(t, 0, 3), "");
+        CHECK_INT(t->cols[0].n_missing, 1);
+        CHECK_INT(t->cols[1].type, MF_CSV_STRING); /* 1 junk cell in 5: below 90% numeric */
+        mf_csv_table_free(t);
+    }
+    /* a quoted NA in a numeric column is not missing but a coerced cell */
+    char buf[512];
+    size_t n = (size_t)snprintf(buf, sizeof buf, "v\r");
+    for (int i = 0; i < 30; i++) n += (size_t)snprintf(buf + n, sizeof buf - n, i == 9 ? "\"NA\"\r" : (i == 3 ? "\"a\rb\"\r" : "%d.5\r"), i);
+    CHECK_OK(mf_csv_read(write_tmp(buf, n), NULL, &t));
+    if (t) {
+        CHECK_INT(t->cols[0].type, MF_CSV_FLOAT64);
+        CHECK_INT(t->cols[0].n_coerced, 2);
+        CHECK_INT(t->cols[0].coerced_lines[0], 5);
+        CHECK_INT(t->cols[0].coerced_lines[1], 12); /* after the quoted CR */
+        mf_csv_table_free(t);
+    }
+    cleanup_tmp();
+}
+
+CTEST(select_and_types)
+{
+    const char *s = "a,b,c,d\n1,007,true,x\n2,8,false,y\n3,9,true,\n";
+    mf_csv_reader *r = NULL;
+    mf_csv_table *t = NULL;
+    CHECK_OK(mf_csv_reader_open(write_tmp(s, strlen(s)), NULL, &r));
+    if (!r) return;
+    CHECK_INT(mf_csv_reader_ncols(r), 4);
+    CHECK_STR(mf_csv_reader_name(r, 3), "d");
+    CHECK(mf_csv_reader_name(r, 4) == NULL);
+    int keep[4] = {0, 1, 1, 1}, types[4] = {-1, MF_CSV_STRING, MF_CSV_STRING, -1};
+    CHECK_OK(mf_csv_reader_configure(r, keep, types));
+    CHECK_OK(mf_csv_reader_read_all(r, &t));
+    if (t) {
+        CHECK_INT(t->ncols, 3);
+        CHECK_STR(t->cols[0].name, "b");
+        CHECK_INT(t->cols[0].index, 1);
+        CHECK_INT(t->cols[0].type, MF_CSV_STRING);
+        CHECK_STR(sget(t, 0, 0), "007");
+        CHECK_INT(t->cols[1].type, MF_CSV_STRING);
+        CHECK_INT(t->cols[2].type, MF_CSV_STRING);
+        CHECK(sget(t, 2, 2) == NULL);
+        mf_csv_table_free(t);
+        t = NULL;
+    }
+    mf_csv_reader_close(r);
+    /* forced int64 / bool / float64 */
+    struct {
+        const char *text;
+        int type;
+        const char *err;
+    } cases[] = {
+        {"v\n1\n2.5\n", MF_CSV_INT64, "t.csv:3: cannot read '2.5' in column 'v' as int64"},
+        {"v\n1\n\n\nNA\n", MF_CSV_INT64, "t.csv:5: missing value in int64 column 'v'"},
+        {"v\n1\n99999999999999999999\n", MF_CSV_INT64, "t.csv:3: cannot read '99999999999999999999' in column 'v' as int64"},
+        {"v\ntrue\nmaybe\n", MF_CSV_BOOL, "t.csv:3: cannot read 'maybe' in column 'v' as bool"},
+        {"v\ntrue\n\"\"\n", MF_CSV_BOOL, "t.csv:3: cannot read '' in column 'v' as bool"},
+        {"v\n,\n", MF_CSV_INT64, "t.csv:2: expected 1 fields, got 2"}, /* the field count first */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        CHECK_OK(mf_csv_reader_open(write_tmp(cases[k].text, strlen(cases[k].text)), NULL, &r));
+        if (!r) continue;
+        int ty = cases[k].type;
+        CHECK_OK(mf_csv_reader_configure(r, NULL, &ty));
+        CHECK_ERR(mf_csv_reader_read_all(r, &t), MF_EINVAL, 0);
+        CHECK(t == NULL);
+        if (!contains(mf_error_get()->msg, cases[k].err))
+            CTEST_FAIL_("case %zu: \"%s\"", k, mf_error_get()->msg);
+        mf_csv_reader_close(r);
+    }
+    const char *f = "v,w\n1,true\nerr,false\n3,TRUE\n";
+    CHECK_OK(mf_csv_reader_open(write_tmp(f, strlen(f)), NULL, &r));
+    if (r) {
+        int ty[2] = {MF_CSV_FLOAT64, MF_CSV_BOOL};
+        CHECK_OK(mf_csv_reader_configure(r, NULL, ty));
+        CHECK_ERR(mf_csv_reader_configure(r, NULL, ty), MF_ESTATE, 1);
+        CHECK_OK(mf_csv_reader_read_all(r, &t));
+        if (t) {
+            CHECK_INT(t->cols[0].type, MF_CSV_FLOAT64); /* 1 junk in 3: coerced anyway when forced */
+            CHECK_INT(t->cols[0].n_coerced, 1);
+            CHECK_INT(t->cols[0].coerced_lines[0], 3);
+            CHECK(fget(t, 0, 2) == 3);
+            CHECK_INT(t->cols[1].type, MF_CSV_BOOL);
+            mf_csv_table_free(t);
+        }
+        mf_csv_reader_close(r);
+    }
+    cleanup_tmp();
+}
+
+CTEST(second_pass)
+{
+    /* numeric for 3000 rows, then text: the column is read again as strings */
+    size_t cap = 200000, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) return;
+    n += (size_t)snprintf(buf, cap, "k,v\n");
+    for (int i = 0; i < 5000; i++)
+        n += (size_t)snprintf(buf + n, cap - n, i < 3000 ? "%d,%d.25\n" : "%d,t%d\n", i, i);
+    const char *p = write_tmp(buf, n);
+    free(buf);
+    int saved = mf_num_threads();
+    mf_csv_table *a = NULL, *b = NULL;
+    mf_csv_set_block_size(4096);
+    CHECK_OK(mf_csv_read(p, NULL, &a));
+    mf_set_num_threads(1);
+    mf_csv_set_block_size(0);
+    CHECK_OK(mf_csv_read(p, NULL, &b));
+    mf_set_num_threads(saved);
+    if (a && b) {
+        CHECK_INT(a->cols[1].type, MF_CSV_STRING);
+        CHECK_STR(sget(a, 1, 0), "0.25");
+        CHECK_STR(sget(a, 1, 4999), "t4999");
+        CHECK_INT(a->cols[1].nlevels, 5000);
+        CHECK_INT(a->cols[0].type, MF_CSV_INT64);
+        CHECK(same_table(a, b));
+    }
+    mf_csv_table_free(a);
+    mf_csv_table_free(b);
+    /* a column with text first and then mostly numbers becomes float64 */
+    char small[4096];
+    n = (size_t)snprintf(small, sizeof small, "v\nfirst\n");
+    for (int i = 0; i < 40; i++) n += (size_t)snprintf(small + n, sizeof small - n, "%d\n", i * 3);
+    CHECK_OK(mf_csv_read(write_tmp(small, n), NULL, &a));
+    if (a) {
+        CHECK_INT(a->cols[0].type, MF_CSV_FLOAT64);
+        CHECK_INT(a->cols[0].n_coerced, 1);
+        CHECK_INT(a->cols[0].coerced_lines[0], 2);
+        CHECK(fget(a, 0, 40) == 117);
+        mf_csv_table_free(a);
+    }
+    cleanup_tmp();
+}
+
+CTEST(chunks)
+{
+    size_t n = 0;
+    char *buf = gen_file(2000, "\n", &n);
+    if (!buf) return;
+    const char *p = write_tmp(buf, n);
+    free(buf);
+    mf_csv_table *whole = NULL;
+    mf_csv_set_block_size(1000);
+    CHECK_OK(mf_csv_read(p, NULL, &whole));
+    mf_csv_reader *r = NULL;
+    CHECK_OK(mf_csv_reader_open(p, NULL, &r));
+    if (!whole || !r) {
+        mf_csv_set_block_size(0);
+        mf_csv_table_free(whole);
+        mf_csv_reader_close(r);
+        return;
+    }
+    int64_t row = 0, nchunks = 0, bad = 0;
+    const char *levels[4000];
+    int64_t nlev = 0;
+    for (;;) {
+        mf_csv_table *t = NULL;
+        CHECK_OK(mf_csv_reader_next(r, 333, &t));
+        if (!t) break;
+        nchunks++;
+        CHECK(t->nrows <= 333);
+        CHECK_INT(t->cols[0].type, MF_CSV_INT64);
+        CHECK_INT(t->cols[1].type, MF_CSV_FLOAT64);
+        CHECK_INT(t->cols[2].type, MF_CSV_STRING);
+        CHECK_INT(t->cols[2].level_base, nlev);
+        for (int64_t k = 0; k < t->cols[2].nlevels && nlev < 4000; k++) levels[nlev++] = t->cols[2].levels[k];
+        for (int64_t i = 0; i < t->nrows; i++) {
+            if (iget(t, 0, i) != iget(whole, 0, row + i)) bad++;
+            double x = fget(t, 1, i), y = fget(whole, 1, row + i);
+            if (!(x == y || (isnan(x) && isnan(y)))) bad++;
+            int64_t code = iget(t, 2, i);
+            const char *w = sget(whole, 2, row + i);
+            if (code < 1 || code > nlev || strcmp(levels[code - 1], w) != 0) bad++;
+        }
+        row += t->nrows;
+        /* keep the level texts alive: copy them out of the chunk table */
+        for (int64_t k = 0; k < t->cols[2].nlevels; k++) {
+            int64_t q = t->cols[2].level_base + k;
+            levels[q] = strdup(t->cols[2].levels[k]);
+        }
+        mf_csv_table_free(t);
+    }
+    CHECK_INT(bad, 0);
+    CHECK_INT(row, 2000);
+    CHECK_INT(nchunks, 7);
+    for (int64_t k = 0; k < nlev; k++) free((void *)levels[k]);
+    mf_csv_reader_close(r);
+    mf_csv_table_free(whole);
+    /* the first chunk fixes the types: a later cell that does not fit */
+    const char *s = "i,b,f\n1,true,1.5\n2,false,2\n3,true,x\n4.5,false,4\n";
+    CHECK_OK(mf_csv_reader_open(write_tmp(s, strlen(s)), NULL, &r));
+    if (r) {
+        mf_csv_table *t = NULL;
+        CHECK_OK(mf_csv_reader_next(r, 2, &t));
+        if (t) {
+            CHECK_INT(t->cols[0].type, MF_CSV_INT64);
+            CHECK_INT(t->cols[1].type, MF_CSV_BOOL);
+            CHECK_INT(t->cols[2].type, MF_CSV_FLOAT64);
+            mf_csv_table_free(t);
+            t = NULL;
+        }
+        CHECK_ERR(mf_csv_reader_next(r, 2, &t), MF_EINVAL, 0);
+        CHECK(contains(mf_error_get()->msg, "t.csv:5: cannot read '4.5' in column 'i' as int64 (the type inferred from the first chunk"));
+        CHECK(contains(mf_error_get()->msg, "dtypes"));
+        mf_csv_reader_close(r);
+    }
+    mf_csv_set_block_size(0);
+    cleanup_tmp();
+}
+
+CTEST(chunk_alloc_failures)
+{
+    int ok = 0;
+    for (long k = 1; k < 200; k++) {
+        size_t before = mf_mem_in_use();
+        const char *p = write_tmp(sample, strlen(sample));
+        mf_csv_reader *r = NULL;
+        mf_csv_table *t = NULL;
+        mf_mem_fail_after(k);
+        mf_status st = mf_csv_reader_open(p, NULL, &r);
+        int64_t rows = 0;
+        while (!st) {
+            st = mf_csv_reader_next(r, 2, &t);
+            if (st || !t) break;
+            rows += t->nrows;
+            mf_csv_table_free(t);
+            t = NULL;
+        }
+        mf_mem_fail_after(0);
+        mf_csv_reader_close(r);
+        if (st == MF_OK) {
+            CHECK_INT(rows, 5);
+            ok++;
+        } else {
+            CHECK_INT(st, MF_ENOMEM);
+        }
+        CHECK_INT(mf_mem_in_use(), before);
+    }
+    CHECK(ok > 0);
+    cleanup_tmp();
+}
+
 const ctest_case ctest_csv[] = {
+    CTEST_ENTRY(blocks_and_pieces),
+    CTEST_ENTRY(quoted_never_missing_and_cr_lines),
+    CTEST_ENTRY(select_and_types),
+    CTEST_ENTRY(second_pass),
+    CTEST_ENTRY(chunks),
+    CTEST_ENTRY(chunk_alloc_failures),
     CTEST_ENTRY(basic_types),
     CTEST_ENTRY(inference),
     CTEST_ENTRY(missing_values),

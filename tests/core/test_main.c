@@ -10,6 +10,9 @@ extern const ctest_case ctest_tensor[], ctest_ops[], ctest_random[], ctest_forma
 extern const ctest_case ctest_optim[];
 extern const ctest_case ctest_plan[];
 extern const ctest_case ctest_csv[];
+extern const ctest_case ctest_prep[];
+extern const ctest_case ctest_rows[];
+extern const ctest_case ctest_clean[];
 
 static const struct {
     const char *name;
@@ -26,6 +29,9 @@ static const struct {
     {"optim", ctest_optim},
     {"plan", ctest_plan},
     {"csv", ctest_csv},
+    {"prep", ctest_prep},
+    {"rows", ctest_rows},
+    {"clean", ctest_clean},
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,416 @@
+/*
+ * mf_csv_write.c — the CSV writer (see mf_csv_write.h).
+ *
+ * Rows are formatted into a 1 MB buffer flushed to the atomic temporary
+ * file. Numbers avoid printf on the common path: a float that is an exact
+ * short decimal (m / 10^k with m < 2^53 and k <= 9) is printed from the
+ * integer m; (double)m / 10^k is correctly rounded (both operands are exact
+ * doubles), so comparing it with the value proves that strtod reads the text
+ * back bit-exactly. Other values go through %.15g / %.16g / %.17g, each
+ * checked with strtod.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mf_csv_write.h"
+#include "mf_file.h"
+#include "mf_thread.h"
+
+#define WBUF_SIZE ((size_t)1 << 20)
+
+static mf_status nomem(void) { return mf_error_set(MF_ENOMEM, 0, "not enough memory"); }
+
+void mf_csv_write_options_default(mf_csv_write_options *o)
+{
+    o->sep = ',';
+    o->header = 1;
+}
+
+static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+
+/* Decimal digits of u into buf (no terminator); returns the length. */
+static size_t utoa(char *buf, uint64_t u)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    for (size_t i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
+    return n;
+}
+
+static size_t itoa64(char *buf, int64_t v)
+{
+    if (v < 0) {
+        buf[0] = '-';
+        return 1 + utoa(buf + 1, (uint64_t)0 - (uint64_t)v);
+    }
+    return utoa(buf, (uint64_t)v);
+}
+
+size_t mf_csv_format_double(char *buf, double v)
+{
+    if (v != v) return 0;
+    if (isinf(v)) {
+        if (v < 0) {
+            memcpy(buf, "-inf", 4);
+            return 4;
+        }
+        memcpy(buf, "inf", 3);
+        return 3;
+    }
+    if (v == 0) {
+        if (signbit(v)) {
+            memcpy(buf, "-0.0", 4);
+            return 4;
+        }
+        memcpy(buf, "0.0", 3);
+        return 3;
+    }
+    double a = fabs(v);
+    if (a >= 1e-4 && a < 1e15) {
+        for (int k = 0; k < 10; k++) {
+            double r = a * p10[k];
+            if (r >= 9007199254740992.0) break;
+            double m = nearbyint(r);
+            if (m / p10[k] != a) continue;
+            uint64_t u = (uint64_t)m;
+            char digits[24];
+            size_t nd = utoa(digits, u), n = 0;
+            if (v < 0) buf[n++] = '-';
+            if (k == 0) {
+                memcpy(buf + n, digits, nd);
+                n += nd;
+                memcpy(buf + n, ".0", 2);
+                return n + 2;
+            }
+            size_t kk = (size_t)k;
+            if (nd <= kk) { /* 0.00ddd */
+                buf[n++] = '0';
+                buf[n++] = '.';
+                for (size_t z = nd; z < kk; z++) buf[n++] = '0';
+                memcpy(buf + n, digits, nd);
+                n += nd;
+            } else {
+                memcpy(buf + n, digits, nd - kk);
+                n += nd - kk;
+                buf[n++] = '.';
+                memcpy(buf + n, digits + nd - kk, kk);
+                n += kk;
+            }
+            /* strip trailing zeros of the fraction (m may end in 0) */
+            while (buf[n - 1] == '0' && buf[n - 2] != '.') n--;
+            return n;
+        }
+    }
+    int len = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        len = snprintf(buf, 32, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    size_t n = (size_t)len;
+    if (!memchr(buf, '.', n) && !memchr(buf, 'e', n)) {
+        memcpy(buf + n, ".0", 2);
+        n += 2;
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------------ output */
+
+typedef struct wbuf {
+    mf_file_atomic *file;
+    char *buf;
+    size_t n;
+} wbuf;
+
+static mf_status wflush(wbuf *w)
+{
+    mf_status st = MF_OK;
+    if (w->n) st = mf_file_atomic_write(w->file, w->buf, w->n);
+    w->n = 0;
+    return st;
+}
+
+/* Room for k more bytes (k <= WBUF_SIZE). */
+static inline mf_status wroom(wbuf *w, size_t k)
+{
+    return w->n + k > WBUF_SIZE ? wflush(w) : MF_OK;
+}
+
+static const char *const default_na[] = {"NA", "N/A", "n/a", "NaN", "nan", "null", "NULL"};
+
+static int needs_quotes(const char *s, size_t len, char sep)
+{
+    if (len == 0) return 1;
+    if (s[0] == ' ' || s[0] == '\t' || s[len - 1] == ' ' || s[len - 1] == '\t') return 1;
+    for (size_t i = 0; i < sizeof default_na / sizeof default_na[0]; i++)
+        if (strcmp(s, default_na[i]) == 0) return 1;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == sep || c == '"' || c == '\r' || c == '\n') return 1;
+    }
+    return 0;
+}
+
+/* A text, quoted when q (quotes inside doubled). */
+static mf_status put_text(wbuf *w, const char *s, size_t len, int q)
+{
+    mf_status st;
+    if (!q) {
+        while (len) {
+            size_t part = len < WBUF_SIZE / 2 ? len : WBUF_SIZE / 2;
+            if ((st = wroom(w, part)) != MF_OK) return st;
+            memcpy(w->buf + w->n, s, part);
+            w->n += part;
+            s += part;
+            len -= part;
+        }
+        return MF_OK;
+    }
+    if ((st = wroom(w, 1)) != MF_OK) return st;
+    w->buf[w->n++] = '"';
+    for (size_t i = 0; i < len; i++) {
+        if ((st = wroom(w, 2)) != MF_OK) return st;
+        if (s[i] == '"') w->buf[w->n++] = '"';
+        w->buf[w->n++] = s[i];
+    }
+    if ((st = wroom(w, 1)) != MF_OK) return st;
+    w->buf[w->n++] = '"';
+    return MF_OK;
+}
+
+/* A missing cell alone on its line: an empty line would be skipped by the
+ * reader, so it is written as NA (read back as missing). */
+static size_t lone_missing(char *p)
+{
+    memcpy(p, "NA", 2);
+    return 2;
+}
+
+typedef struct wcol {
+    const mf_tensor *t;
+    const char *p;
+    int64_t stride;
+    const char *const *levels;
+    size_t *len;          /* per level */
+    unsigned char *quote; /* per level */
+} wcol;
+
+#define MAX_PARTS 64
+#define PART_BYTES ((size_t)2 << 20)
+
+typedef struct fmt_ctx {
+    const wcol *wc;
+    int64_t ncols;
+    char sep;
+    int nparts;
+    int64_t rows_per_part, row0, nrows;
+    char *bufs[MAX_PARTS];
+    size_t lens[MAX_PARTS];
+} fmt_ctx;
+
+/* Formats rows [lo, hi) into o (sized for them); returns the bytes used. */
+static size_t format_rows(const fmt_ctx *fc, int64_t lo, int64_t hi, char *o)
+{
+    size_t n = 0;
+    int64_t ncols = fc->ncols;
+    for (int64_t i = lo; i < hi; i++) {
+        for (int64_t j = 0; j < ncols; j++) {
+            const wcol *c = &fc->wc[j];
+            if (j > 0) o[n++] = fc->sep;
+            int64_t at = i * c->stride;
+            if (c->levels) {
+                int64_t k = ((const int64_t *)(const void *)c->p)[at];
+                if (k > 0) {
+                    const char *s = c->levels[k - 1];
+                    size_t len = c->len[k - 1];
+                    if (!c->quote[k - 1]) {
+                        memcpy(o + n, s, len);
+                        n += len;
+                    } else {
+                        o[n++] = '"';
+                        for (size_t q = 0; q < len; q++) {
+                            if (s[q] == '"') o[n++] = '"';
+                            o[n++] = s[q];
+                        }
+                        o[n++] = '"';
+                    }
+                } else if (ncols == 1) {
+                    n += lone_missing(o + n);
+                }
+                continue;
+            }
+            switch (c->t->dtype) {
+            case MF_FLOAT64: {
+                size_t k = mf_csv_format_double(o + n, ((const double *)(const void *)c->p)[at]);
+                if (k == 0 && ncols == 1) k = lone_missing(o + n);
+                n += k;
+                break;
+            }
+            case MF_INT64: n += itoa64(o + n, ((const int64_t *)(const void *)c->p)[at]); break;
+            default:
+                if (((const unsigned char *)c->p)[at]) {
+                    memcpy(o + n, "true", 4);
+                    n += 4;
+                } else {
+                    memcpy(o + n, "false", 5);
+                    n += 5;
+                }
+                break;
+            }
+        }
+        o[n++] = '\n';
+    }
+    return n;
+}
+
+static void format_parts(int64_t lo, int64_t hi, void *vctx)
+{
+    fmt_ctx *fc = vctx;
+    for (int64_t p = lo; p < hi; p++) {
+        int64_t r0 = fc->row0 + p * fc->rows_per_part;
+        int64_t r1 = r0 + fc->rows_per_part < fc->nrows ? r0 + fc->rows_per_part : fc->nrows;
+        fc->lens[p] = r0 < r1 ? format_rows(fc, r0, r1, fc->bufs[p]) : 0;
+    }
+}
+
+mf_status mf_csv_write(const char *path, const mf_csv_wcolumn *cols, int64_t ncols,
+                       const mf_csv_write_options *o)
+{
+    mf_csv_write_options def;
+    if (!o) {
+        mf_csv_write_options_default(&def);
+        o = &def;
+    }
+    char sep = o->sep;
+    if (sep == '"' || sep == '\r' || sep == '\n' || sep == '\0')
+        return mf_error_set(MF_EINVAL, 4, "the separator cannot be a quote, a line break or NUL");
+    if (ncols < 0) return mf_error_set(MF_EINVAL, 3, "ncols must be >= 0");
+    int64_t n = 0;
+    for (int64_t j = 0; j < ncols; j++) {
+        const mf_tensor *t = cols[j].data;
+        if (!t || t->ndim != 1)
+            return mf_error_set(MF_EINVAL, 2, "column '%s' must be a 1-D tensor", cols[j].name);
+        int ok = cols[j].levels ? t->dtype == MF_INT64
+                                : (t->dtype == MF_FLOAT64 || t->dtype == MF_INT64 ||
+                                   t->dtype == MF_BOOL);
+        if (!ok)
+            return mf_error_set(MF_EINVAL, 2, "column '%s' has dtype %s", cols[j].name,
+                                mf_dtype_name(t->dtype));
+        if (j == 0) n = t->shape[0];
+        else if (t->shape[0] != n)
+            return mf_error_set(MF_EINVAL, 2, "column '%s' has %lld rows, the first has %lld",
+                                cols[j].name, (long long)t->shape[0], (long long)n);
+        if (cols[j].levels) {
+            const int64_t *c = mf_tensor_data(t);
+            for (int64_t i = 0; i < n; i++) {
+                int64_t k = c[i * t->stride[0]];
+                if (k < 0 || k > cols[j].nlevels)
+                    return mf_error_set(MF_EINVAL, 2, "column '%s': code %lld out of range 0..%lld",
+                                        cols[j].name, (long long)k, (long long)cols[j].nlevels);
+            }
+        }
+    }
+    mf_status st = MF_OK;
+    wcol *wc = mf_calloc((size_t)(ncols > 0 ? ncols : 1), sizeof *wc);
+    char *buf = mf_malloc(WBUF_SIZE);
+    mf_file_atomic file = {-1, NULL, path};
+    int opened = 0;
+    fmt_ctx fc;
+    memset(&fc, 0, sizeof fc);
+    if (!wc || !buf) {
+        st = nomem();
+        goto done;
+    }
+    for (int64_t j = 0; j < ncols; j++) {
+        wcol *c = &wc[j];
+        c->t = cols[j].data;
+        c->p = mf_tensor_data(c->t);
+        c->stride = c->t->stride[0];
+        c->levels = cols[j].levels;
+        if (c->levels) {
+            size_t nl = (size_t)cols[j].nlevels;
+            c->len = mf_malloc((nl ? nl : 1) * sizeof *c->len);
+            c->quote = mf_malloc(nl ? nl : 1);
+            if (!c->len || !c->quote) {
+                st = nomem();
+                goto done;
+            }
+            for (size_t k = 0; k < nl; k++) {
+                c->len[k] = strlen(c->levels[k]);
+                c->quote[k] = (unsigned char)needs_quotes(c->levels[k], c->len[k], sep);
+            }
+        }
+    }
+    /* the most bytes a row can take, so that parts never overflow */
+    size_t rowmax = (size_t)ncols + 1;
+    for (int64_t j = 0; j < ncols; j++) {
+        size_t cm = 32;
+        if (wc[j].levels)
+            for (int64_t k = 0; k < cols[j].nlevels; k++) {
+                size_t l = wc[j].quote[k] ? 2 * wc[j].len[k] + 2 : wc[j].len[k];
+                if (l > cm) cm = l;
+            }
+        rowmax += cm;
+    }
+    fc.wc = wc;
+    fc.ncols = ncols;
+    fc.sep = sep;
+    fc.nparts = n > 4096 ? mf_num_threads() : 1;
+    if (fc.nparts > MAX_PARTS) fc.nparts = MAX_PARTS;
+    fc.rows_per_part = (int64_t)(PART_BYTES / rowmax);
+    if (fc.rows_per_part < 1) fc.rows_per_part = 1;
+    if (fc.rows_per_part > n) fc.rows_per_part = n > 0 ? n : 1;
+    for (int p = 0; p < fc.nparts; p++) {
+        fc.bufs[p] = mf_malloc((size_t)fc.rows_per_part * rowmax);
+        if (!fc.bufs[p]) {
+            st = nomem();
+            goto done;
+        }
+    }
+    if ((st = mf_file_atomic_open(&file, path)) != MF_OK) goto done;
+    opened = 1;
+    wbuf w = {&file, buf, 0};
+    if (o->header && ncols > 0) {
+        for (int64_t j = 0; j < ncols && !st; j++) {
+            if (j > 0 && !(st = wroom(&w, 1))) w.buf[w.n++] = sep;
+            const char *name = cols[j].name ? cols[j].name : "";
+            size_t len = strlen(name);
+            if (!st) st = put_text(&w, name, len, needs_quotes(name, len, sep));
+        }
+        if (!st && !(st = wroom(&w, 1))) w.buf[w.n++] = '\n';
+    }
+    if (!st) st = wflush(&w);
+    /* rows: blocks of nparts x rows_per_part rows, each part formatted into
+     * its own buffer on its own thread, then written in order */
+    for (int64_t r0 = 0; r0 < n && !st; r0 += fc.nparts * fc.rows_per_part) {
+        fc.row0 = r0;
+        fc.nrows = n;
+        mf_parallel_for(fc.nparts, 1, format_parts, &fc);
+        for (int p = 0; p < fc.nparts && !st; p++)
+            if (fc.lens[p]) st = mf_file_atomic_write(&file, fc.bufs[p], fc.lens[p]);
+    }
+    if (!st) st = wflush(&w);
+    if (st) {
+        mf_file_atomic_abort(&file);
+    } else {
+        st = mf_file_atomic_commit(&file);
+    }
+    opened = 0;
+done:
+    if (opened) mf_file_atomic_abort(&file);
+    if (wc)
+        for (int64_t j = 0; j < ncols; j++) {
+            mf_free(wc[j].len);
+            mf_free(wc[j].quote);
+        }
+    for (int p = 0; p < MAX_PARTS; p++) mf_free(fc.bufs[p]);
+    mf_free(wc);
+    mf_free(buf);
+    return st;
+}
