@@ -76,8 +76,9 @@ size_t mf_csv_format_double(char *buf, double v)
         for (int k = 0; k < 10; k++) {
             double r = a * p10[k];
             if (r >= 9007199254740992.0) break;
-            double m = nearbyint(r);
-            if (m / p10[k] != a) continue;
+            double m = (double)(uint64_t)(r + 0.5); /* r >= 0: round half up (a tie fails the check) */
+            /* only near-integers can pass the exact check (skips a division) */
+            if (fabs(r - m) > r * 1e-9 || m / p10[k] != a) continue;
             uint64_t u = (uint64_t)m;
             char digits[24];
             size_t nd = utoa(digits, u), n = 0;

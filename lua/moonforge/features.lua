@@ -1,0 +1,3 @@
+-- moonforge.features (mf.features): feature extraction and selection.
+local M = {}
+return M
