@@ -1,9 +1,9 @@
 /*
  * mf_clean.c — row kernels of the cleaning functions (see mf_clean.h).
  *
- * Both parallel kernels split the rows into contiguous ranges and each row's
- * result depends on that row only, so the output is the same for any thread
- * count.
+ * The two parallel kernels (row_missing, take) split the rows into
+ * contiguous ranges and each row's result depends on that row only; the
+ * others are sequential. So every output is the same for any thread count.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -288,5 +288,35 @@ mf_status mf_clean_fill(mf_tensor **out, const mf_tensor *col, int backward, int
     }
     *left = miss;
     *out = r;
+    return MF_OK;
+}
+
+/* ------------------------------------------------------------ moments */
+mf_status mf_clean_moments(const mf_tensor *col, int64_t *count, double *mean, double *std)
+{
+    if (!col || col->ndim != 1 || (col->dtype != MF_FLOAT64 && col->dtype != MF_INT64))
+        return mf_error_set(MF_EINVAL, 1, "expected a 1-D float64 or int64 column");
+    int64_t n = col->shape[0], s = col->stride[0], m = 0;
+    double sum = 0, ss = 0, mu;
+    if (col->dtype == MF_FLOAT64) {
+        const double *p = mf_tensor_data(col);
+        for (int64_t i = 0; i < n; i++)
+            if (!isnan(p[i * s])) {
+                sum += p[i * s];
+                m++;
+            }
+        mu = m > 0 ? sum / (double)m : NAN;
+        for (int64_t i = 0; i < n; i++)
+            if (!isnan(p[i * s])) ss += (p[i * s] - mu) * (p[i * s] - mu);
+    } else {
+        const int64_t *p = mf_tensor_data(col);
+        for (int64_t i = 0; i < n; i++) sum += (double)p[i * s];
+        m = n;
+        mu = m > 0 ? sum / (double)m : NAN;
+        for (int64_t i = 0; i < n; i++) ss += ((double)p[i * s] - mu) * ((double)p[i * s] - mu);
+    }
+    *count = m;
+    *mean = mu;
+    *std = m > 0 ? sqrt(ss / (double)m) : NAN;
     return MF_OK;
 }

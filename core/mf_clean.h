@@ -1,7 +1,9 @@
 /*
  * mf_clean.h — row kernels of the cleaning functions of the data tables
  * (lua/moonforge/data_clean.lua): counting missing cells per row over many
- * columns in one pass, and taking the same rows of many columns at once.
+ * columns in one pass, taking the same rows of many columns at once, and
+ * per-column quantiles (by selection), moments and forward/backward fill,
+ * all skipping missing values.
  *
  * A "column" is a 1-D tensor (any stride) of dtype float64, int64 or bool;
  * a string column is passed as its int64 codes. All positions are 0-based.
@@ -58,5 +60,14 @@ mf_status mf_clean_quantiles(const mf_tensor *col, const double *q, int nq, doub
  * MF_EINVAL (argument 2) for another tensor.
  */
 mf_status mf_clean_fill(mf_tensor **out, const mf_tensor *col, int backward, int64_t *left);
+
+/*
+ * Count, mean and population standard deviation (ddof 0) of the non-missing
+ * values of the 1-D float64 or int64 column `col` (NaN skipped), in two
+ * passes (sum, then squared deviations from the mean), sequentially so the
+ * result never depends on the thread count. mean and std are NaN when
+ * count is 0. MF_EINVAL (argument 1) for another tensor.
+ */
+mf_status mf_clean_moments(const mf_tensor *col, int64_t *count, double *mean, double *std);
 
 #endif

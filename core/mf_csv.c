@@ -38,7 +38,7 @@
 
 static const char *const default_na[] = {"", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", NULL};
 
-#define DEFAULT_BLOCK ((size_t)8 << 20)
+#define DEFAULT_BLOCK ((size_t)2 << 20)
 static size_t block_size = DEFAULT_BLOCK;
 
 void mf_csv_set_block_size(size_t bytes) { block_size = bytes ? bytes : DEFAULT_BLOCK; }
@@ -181,10 +181,9 @@ static int strtab_rehash(strtab *s, size_t ncap)
 
 /* The 1-based code of text s[0..n), adding it as a new level when unseen:
  * returns 0 when out of memory, -1 when a new level is not valid UTF-8. */
-static int64_t strtab_intern(strtab *s, const char *t, size_t n)
+static int64_t strtab_intern_h(strtab *s, const char *t, size_t n, uint64_t hh)
 {
     if (!s->slots && !strtab_rehash(s, 1024)) return 0;
-    uint64_t hh = hash_bytes(t, n);
     uint32_t h32 = (uint32_t)hh;
     size_t h = hh & s->mask;
     for (;;) {
@@ -229,6 +228,15 @@ static int64_t strtab_intern(strtab *s, const char *t, size_t n)
     return s->n;
 }
 
+static void prefetch(const void *p)
+{
+#if defined(__GNUC__)
+    __builtin_prefetch(p);
+#else
+    (void)p;
+#endif
+}
+
 /* ------------------------------------------------------------------ reader state */
 enum { ST_SKIP = 0, ST_NUM, ST_STR, ST_BOOL, ST_REREAD };
 
@@ -246,7 +254,7 @@ typedef struct perr {
 
 typedef struct pcol {
     int is_float;
-    int64_t n_missing, n_junk, n_num;
+    int64_t n_missing, n_junk; /* the other cells of a numeric column are numbers */
     int64_t junk_rows[MF_CSV_MAX_LINES]; /* piece rows */
 } pcol;
 
@@ -581,20 +589,21 @@ typedef struct cellv {
 /*
  * The common numeric cells without a second look: [+-]digits (at most 18)
  * or [+-]digits.digits (at most 15 digits), ended by a separator, a line
- * break or the end of the buffer. Returns 2 (int), 1 (float) with *endp at
- * the end, or 0 to leave the cell to the general path. Same results as
- * mf_csv__parse_num.
+ * break or the end of the buffer (*e is the NUL fill() puts there). Returns
+ * 2 (int), 1 (float) with *endp at the end, or 0 to leave the cell to the
+ * general path. Same results as mf_csv__parse_num.
  */
 static int fast_num(const char *p, const char *e, const unsigned char *special, const char **endp,
                     int64_t *iv, double *dv)
 {
     static const double p10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    /* *e is the NUL after the buffer's bytes: the digit loops need no bound */
     int neg = 0;
-    if (p < e && (*p == '-' || *p == '+')) neg = *p++ == '-';
+    if (*p == '-' || *p == '+') neg = *p++ == '-';
     const char *d0 = p;
     uint64_t m = 0;
-    while (p < e && (unsigned)(*p - '0') < 10u) m = m * 10 + (uint64_t)(*p++ - '0');
+    while ((unsigned)(*p - '0') < 10u) m = m * 10 + (uint64_t)(*p++ - '0');
     size_t nint = (size_t)(p - d0);
     if (p == e || special[(unsigned char)*p]) {
         if (nint == 0 || nint > 18) return 0;
@@ -605,7 +614,7 @@ static int fast_num(const char *p, const char *e, const unsigned char *special, 
     }
     if (*p != '.' || nint > 15) return 0;
     const char *f0 = ++p;
-    while (p < e && (unsigned)(*p - '0') < 10u) m = m * 10 + (uint64_t)(*p++ - '0');
+    while ((unsigned)(*p - '0') < 10u) m = m * 10 + (uint64_t)(*p++ - '0');
     size_t nfrac = (size_t)(p - f0);
     if ((p < e && !special[(unsigned char)*p]) || nint + nfrac > 15 || nint + nfrac == 0) return 0;
     double d = (double)m / p10[nfrac];
@@ -1049,8 +1058,24 @@ static void merge_col(merge_job *mj, rcol *c, int64_t k)
         } else { /* ST_STR */
             strtab *s = &c->st;
             int64_t *codes = (int64_t *)v;
+            /* the hash of the cell DIST ahead is computed and its slot
+             * prefetched: the table of a column of distinct texts is far
+             * larger than the caches */
+            enum { DIST = 8 };
+            uint64_t ring[DIST];
+            for (int64_t i = 0; i < DIST && i < m; i++) {
+                uint64_t ref = src[i];
+                ring[i] = ref == REF_MISSING || (ref & REF_ESC) ? 0 : hash_bytes(r->buf + ref_off(ref), ref_len(ref));
+            }
             for (int64_t i = 0; i < m; i++) {
                 uint64_t ref = src[i];
+                uint64_t hh = ring[i % DIST];
+                if (i + DIST < m) {
+                    uint64_t ra = src[i + DIST];
+                    uint64_t ha = ra == REF_MISSING || (ra & REF_ESC) ? 0 : hash_bytes(r->buf + ref_off(ra), ref_len(ra));
+                    ring[(i + DIST) % DIST] = ha;
+                    if (s->slots) prefetch(&s->slots[ha & s->mask]);
+                }
                 if (ref == REF_MISSING) {
                     codes[row + i] = MF_CSV_MISSING_CODE;
                     c->n_missing++;
@@ -1076,8 +1101,9 @@ static void merge_col(merge_job *mj, rcol *c, int64_t k)
                     }
                     t = s->scratch;
                     len = w;
+                    hh = hash_bytes(t, len);
                 }
-                int64_t code = strtab_intern(s, t, len);
+                int64_t code = strtab_intern_h(s, t, len, hh);
                 if (code <= 0) {
                     c->err_row = code == 0 ? -2 : row + i;
                     return;

@@ -7,8 +7,9 @@
  * BOM at the start is skipped and blank lines are ignored. A quote inside an
  * unquoted field is an ordinary character.
  *
- * Every column gets one type, inferred over the whole column (cells equal to
- * one of the missing-value strings are "missing"; quoting does not matter):
+ * Every column gets one type, inferred over the whole column (unquoted cells
+ * equal to one of the missing-value strings are "missing"; otherwise quoting
+ * does not matter: "1.5" in quotes is a number):
  *  - MF_CSV_INT64:   every cell an integer in int64 range, none missing;
  *  - MF_CSV_FLOAT64: every non-missing cell a number (missing -> NaN), or at
  *    least 90% of them numbers: the others (`err`, `?`, `#VALUE!`, `1.2.3`)
@@ -30,7 +31,7 @@
  * several; it is named by its first line).
  *
  * The file is streamed in blocks through one reused buffer; memory beyond
- * the result is bounded by the block (8 MB, or the longest record).
+ * the result is bounded by the block (2 MB, or the longest record).
  */
 #ifndef MF_CSV_H
 #define MF_CSV_H
@@ -117,7 +118,8 @@ void mf_csv_levels_free(char **levels, void *pool);
  *   mf_csv_reader_read_all: the rest of the file as one table, types
  *     inferred over the whole column (as mf_csv_read);
  *   mf_csv_reader_next: at most max_rows (> 0) more rows, *out NULL at the
- *     end of the file. The first chunk's inference (over that chunk) fixes
+ *     end of the file (the first call returns a table even when it has no
+ *     rows; options.max_rows is not used). The first chunk's inference (over that chunk) fixes
  *     the types of the later chunks: there, a non-numeric cell of a float64
  *     column is coerced and counted, a cell that does not fit an int64 or
  *     bool column is an error. String codes stay consistent across chunks
@@ -135,7 +137,7 @@ mf_status mf_csv_reader_next(mf_csv_reader *rd, int64_t max_rows, mf_csv_table *
 void mf_csv_reader_close(mf_csv_reader *rd); /* NULL is ignored */
 
 /* Test hook: the size of the blocks the file is read in (0 restores the
- * default of 8 MB); small sizes exercise records across block boundaries. */
+ * default of 2 MB); small sizes exercise records across block boundaries. */
 void mf_csv_set_block_size(size_t bytes);
 
 /* The number parser of the reader: s[0..len) whole must be a number (see

@@ -52,6 +52,115 @@ static size_t itoa64(char *buf, int64_t v)
     return utoa(buf, (uint64_t)v);
 }
 
+/*
+ * The general path without printf, for 1e-6 <= a < 1e15 (a = |v|): the
+ * digits of %.15g, %.16g and %.17g are computed exactly in 128-bit integer
+ * arithmetic (a = m / 2^s with a 53-bit m, so round(a * 10^q) is a shift
+ * of m * 10^q with an exact remainder, rounded half to even as printf
+ * does), and each candidate is checked exactly: 15 digits by the correctly
+ * rounded division D / 10^q (D < 2^53, 10^q exact: the same rounding as
+ * strtod), 16 digits by comparing |D / 10^q - a| with half an ulp. Returns
+ * 0 to leave a case to printf (a power of two's asymmetric neighbourhood).
+ */
+__extension__ typedef unsigned __int128 u128;
+
+static u128 pow10_u128(int q)
+{
+    u128 r = 1;
+    for (int i = 0; i < q; i++) r *= 10;
+    return r;
+}
+
+/* round(m * 10^q / 2^s), half to even; m * 10^q < 2^128, 0 < s < 128. */
+static uint64_t scaled_round(uint64_t m, int q, int s)
+{
+    u128 x = (u128)m * pow10_u128(q);
+    u128 d = x >> s, r = x & ((((u128)1) << s) - 1), half = ((u128)1) << (s - 1);
+    if (r > half || (r == half && (d & 1))) d++;
+    return (uint64_t)d;
+}
+
+static const uint64_t p10_u64[] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
+                                   10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
+                                   100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+                                   100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+                                   100000000000000000ULL};
+static const double p10_dbl[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* D (nd significant digits, D < 10^nd; D == 10^nd after a carry) times
+ * 10^(e10 - nd + 1), as printf's %.<nd>g writes it. */
+static size_t format_g(char *buf, int neg, uint64_t d, int nd, int e10)
+{
+    if (d >= p10_u64[nd]) {
+        d /= 10;
+        e10++;
+    }
+    char dig[24];
+    size_t k = utoa(dig, d), n = 0;
+    while (k > 1 && dig[k - 1] == '0') k--;
+    if (neg) buf[n++] = '-';
+    if (e10 < -4 || e10 >= nd) {
+        buf[n++] = dig[0];
+        if (k > 1) {
+            buf[n++] = '.';
+            memcpy(buf + n, dig + 1, k - 1);
+            n += k - 1;
+        }
+        buf[n++] = 'e';
+        buf[n++] = e10 < 0 ? '-' : '+';
+        int ae = e10 < 0 ? -e10 : e10;
+        if (ae < 10) buf[n++] = '0';
+        n += utoa(buf + n, (uint64_t)ae);
+        return n;
+    }
+    if (e10 < 0) {
+        buf[n++] = '0';
+        buf[n++] = '.';
+        for (int z = -1; z > e10; z--) buf[n++] = '0';
+        memcpy(buf + n, dig, k);
+        return n + k;
+    }
+    size_t ip = (size_t)e10 + 1; /* digits before the point */
+    for (size_t i = 0; i < ip; i++) buf[n++] = i < k ? dig[i] : '0';
+    buf[n++] = '.';
+    if (k > ip) {
+        memcpy(buf + n, dig + ip, k - ip);
+        n += k - ip;
+    } else {
+        buf[n++] = '0';
+    }
+    return n;
+}
+
+static size_t format_exact(char *buf, double v, double a)
+{
+    int ex;
+    double f = frexp(a, &ex); /* a = f * 2^ex, 0.5 <= f < 1 */
+    uint64_t m = (uint64_t)ldexp(f, 53);
+    int s = 53 - ex; /* a = m / 2^s; 3 <= s <= 73 in this range */
+    if (m == (1ULL << 52)) return 0;
+    int e10 = (int)floor(log10(a));
+    uint64_t d17 = 0;
+    for (int tries = 0; tries < 4; tries++) { /* fix e10 if log10 was off by one */
+        d17 = scaled_round(m, 16 - e10, s);
+        if (d17 >= p10_u64[17]) e10++;
+        else if (d17 < p10_u64[16]) e10--;
+        else break;
+    }
+    if (d17 < p10_u64[16] || d17 >= p10_u64[17] || e10 < -6 || e10 > 14) return 0;
+    int neg = v < 0;
+    uint64_t d15 = scaled_round(m, 14 - e10, s);
+    if ((double)d15 / p10_dbl[14 - e10] == a) return format_g(buf, neg, d15, 15, e10);
+    int q16 = 15 - e10;
+    uint64_t d16 = scaled_round(m, q16, s);
+    u128 lhs = ((u128)d16) << (s + 1), rhs = (u128)m * pow10_u128(q16) * 2;
+    u128 diff = lhs > rhs ? lhs - rhs : rhs - lhs, tol = pow10_u128(q16);
+    if (diff < tol || (diff == tol && !(m & 1))) return format_g(buf, neg, d16, 16, e10);
+    return format_g(buf, neg, d17, 17, e10);
+}
+
 size_t mf_csv_format_double(char *buf, double v)
 {
     if (v != v) return 0;
@@ -107,6 +216,10 @@ size_t mf_csv_format_double(char *buf, double v)
             while (buf[n - 1] == '0' && buf[n - 2] != '.') n--;
             return n;
         }
+    }
+    if (a >= 1e-6 && a < 1e15) {
+        size_t n = format_exact(buf, v, a);
+        if (n) return n;
     }
     int len = 0;
     for (int prec = 15; prec <= 17; prec++) {
@@ -295,25 +408,26 @@ mf_status mf_csv_write(const char *path, const mf_csv_wcolumn *cols, int64_t nco
     int64_t n = 0;
     for (int64_t j = 0; j < ncols; j++) {
         const mf_tensor *t = cols[j].data;
+        const char *name = cols[j].name ? cols[j].name : "";
         if (!t || t->ndim != 1)
-            return mf_error_set(MF_EINVAL, 2, "column '%s' must be a 1-D tensor", cols[j].name);
+            return mf_error_set(MF_EINVAL, 2, "column '%s' must be a 1-D tensor", name);
         int ok = cols[j].levels ? t->dtype == MF_INT64
                                 : (t->dtype == MF_FLOAT64 || t->dtype == MF_INT64 ||
                                    t->dtype == MF_BOOL);
         if (!ok)
-            return mf_error_set(MF_EINVAL, 2, "column '%s' has dtype %s", cols[j].name,
+            return mf_error_set(MF_EINVAL, 2, "column '%s' has dtype %s", name,
                                 mf_dtype_name(t->dtype));
         if (j == 0) n = t->shape[0];
         else if (t->shape[0] != n)
             return mf_error_set(MF_EINVAL, 2, "column '%s' has %lld rows, the first has %lld",
-                                cols[j].name, (long long)t->shape[0], (long long)n);
+                                name, (long long)t->shape[0], (long long)n);
         if (cols[j].levels) {
             const int64_t *c = mf_tensor_data(t);
             for (int64_t i = 0; i < n; i++) {
                 int64_t k = c[i * t->stride[0]];
                 if (k < 0 || k > cols[j].nlevels)
                     return mf_error_set(MF_EINVAL, 2, "column '%s': code %lld out of range 0..%lld",
-                                        cols[j].name, (long long)k, (long long)cols[j].nlevels);
+                                        name, (long long)k, (long long)cols[j].nlevels);
             }
         }
     }

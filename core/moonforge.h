@@ -10,6 +10,7 @@
 #include "mf_common.h"
 #include "mf_csv.h"
 #include "mf_csv_write.h"
+#include "mf_feat.h"
 #include "mf_file.h"
 #include "mf_format.h"
 #include "mf_iter.h"

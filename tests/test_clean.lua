@@ -527,6 +527,27 @@ function TestCast:test_strings()
     lu.assertEquals(f:cast{s = "int64"}.s:totable(), {1})
 end
 
+-- cast(string -> float64) accepts exactly the numbers read_csv accepts, with
+-- the same values: each text alone in a file is read, then cast.
+function TestCast:test_parses_numbers_as_read_csv()
+    local texts = {"1", "-2.5", "+3", ".5", "5.", "1e3", "1E-2", "-1.5e+2", "inf", "-Infinity", "+INF",
+                   "0x10", " 1", "1 ", "1e", "e5", "1.2.3", "--1", "+", ".", "1,5", "12abc", "1e+",
+                   "007", "0.1", "123456789012345678901234567890", "2.2250738585072014e-308"}
+    local path = os.tmpname()
+    for _, text in ipairs(texts) do
+        support.write_file(path, "v\n\"" .. text .. "\"\n") -- quoted: "1,5" is one field
+        local read = mf.data.read_csv(path)
+        local ok, cast = pcall(function() return mf.data.from_columns({v = {text}}):cast{v = "float64"} end)
+        if read:dtypes().v == "string" then
+            lu.assertFalse(ok, "cast accepted " .. text)
+        else
+            lu.assertTrue(ok, "cast refused " .. text)
+            lu.assertEquals(cast.v[1], read.v:to("float64")[1], text)
+        end
+    end
+    os.remove(path)
+end
+
 function TestCast:test_to_string_and_back()
     local tbl = mf.data.from_columns({f = {0.1, 2.0, nan, 0.1, 1e20}, i = {10, -3, 10, 0, 5},
                                       b = {true, false, true, true, false}}, {order = {"f", "i", "b"}})
@@ -638,6 +659,32 @@ function TestGetDummies:test_errors()
                  "bad argument #2 to 'get_dummies'", "column 'x' is float64")
     assert_error(function() mf.data.get_dummies(tbl:dropna()) end, "the change record of a cleaning method")
     assert_error(function() mf.data.get_dummies(tbl, {drop_first = true}) end, "unknown option 'drop_first'")
+end
+
+------------------------------------------------------------------ the input is never modified
+TestCleanImmutable = {}
+
+function TestCleanImmutable:test_every_method_leaves_its_input()
+    local tbl = sample()
+    local before = rows(tbl, ORDER)
+    tbl:dropna()
+    tbl:fillna(0)
+    tbl:fillna("z")
+    tbl:fillna{strategy = "ffill"}
+    tbl:fillna{strategy = "mode"}
+    tbl:drop_duplicates{subset = {"name"}}
+    tbl:clip_outliers{cols = {"x", "k"}, k = 0}
+    tbl:cast{k = "float64", name = "string", ok = "int64"}
+    tbl:replace{name = {a = "b", [NA] = "q"}, x = {[3] = 4}, k = {[7] = 0}}
+    tbl:str_upper()
+    mf.data.get_dummies(tbl)
+    lu.assertEquals(rows(tbl, ORDER), before)
+    lu.assertEquals(tbl:dtypes(), {name = "string", x = "float64", y = "float64", k = "int64", ok = "bool"})
+end
+
+function TestCleanImmutable:test_string_mode_ties_take_the_smallest()
+    local t = mf.data.from_columns({s = {"b", "a", NA, "b", "a", "c"}})
+    lu.assertEquals(t:fillna{strategy = "mode"}.s, {"b", "a", "a", "b", "a", "c"})
 end
 
 ------------------------------------------------------------------ kernels

@@ -169,6 +169,9 @@ function TestScalers:test_scaler_errors()
     assert_error(function() P.RobustScaler():fit(tbl) end, "RobustScaler:fit", "column 's02' contains NaN")
     assert_error(function() P.StandardScaler():fit(mf.tensor({1, 2}, "float64")) end, "2-D tensor expected, got 1-D")
     assert_error(function() P.StandardScaler():fit("x") end, "tensor or Table expected, got string")
+    assert_error(function() P.StandardScaler():fit(mf.zeros(0, 3, "float64")) end, "StandardScaler:fit", "no rows to fit on")
+    assert_error(function() P.KBinsDiscretizer():fit(mf.data.from_columns({a = mf.zeros(0, "float64")})) end,
+                 "no rows to fit on")
     local st = mf.data.from_columns({line = {"A", "B"}})
     assert_error(function() P.StandardScaler():fit(st) end, "column 'line' holds strings")
     assert_error(function() P.StandardScaler{with_men = true} end,
@@ -396,6 +399,8 @@ function TestEncoders:test_encoder_errors()
     assert_error(function() P.OneHotEncoder():fit(42) end, "Table, tensor or array expected, got number")
     assert_error(function() P.OneHotEncoder{handle_unknown = "skip"} end, "option 'handle_unknown' must be")
     assert_error(function() P.OneHotEncoder{drop = "last"} end, "option 'drop' must be")
+    assert_error(function() P.OneHotEncoder{sparse_output = true} end, "option 'sparse_output' must be false")
+    lu.assertEquals(P.OneHotEncoder{sparse_output = false}:fit({"a"}):transform({"a"}):totable(), {{1}})
     assert_error(function() P.OneHotEncoder():transform({"a"}) end, "OneHotEncoder: transform called before fit")
     local oh = P.OneHotEncoder():fit(mf.tensor({{1, 2}}, "int64"))
     assert_error(function() oh:transform(mf.tensor({{1, 2, 3}}, "int64")) end, "expected 2 columns (as in fit), got 3")
@@ -433,7 +438,7 @@ function TestEncoders:test_label_encoder()
     lu.assertEquals(back:dtype(), "int64")
     lu.assertEquals(back:totable(), {1, 1, 2, 6})
     assert_error(function() le:transform({"rome"}) end, "LabelEncoder:transform", "label not seen in fit: 'rome'")
-    assert_error(function() ln:transform(mf.tensor({7}, "int64")) end, "label not seen in fit: 7")
+    assert_error(function() ln:transform(mf.tensor({6, 1, 7, 8}, "int64")) end, "label not seen in fit: 7 (at 3)")
     assert_error(function() le:inverse_transform({4}) end, "codes must be in 1..3")
     assert_error(function() le:fit(mf.zeros(2, 2)) end, "1-D tensor expected, got 2-D")
     assert_error(function() P.LabelEncoder{x = 1} end, "unknown option 'x'")
@@ -509,6 +514,20 @@ function TestPolyBins:test_kbins_uniform_ordinal()
         end
     end
     lu.assertEquals(kb.n_bins_, {4, 4})
+    -- back to the bin centers
+    local back = kb:inverse_transform(Z)
+    for i = 1, #rows do
+        for j = 1, 2 do
+            local e = kb.bin_edges[j]:totable()
+            local b = Z[i][j]
+            lu.assertAlmostEquals(back[i][j], (e[b] + e[b + 1]) / 2, 1e-12)
+            lu.assertTrue(back[i][j] - (e[b + 1] - e[b]) / 2 <= rows[i][j] + 1e-12)
+        end
+    end
+    assert_error(function() kb:inverse_transform(mf.tensor({{0, 1}}, "float64")) end,
+                 "KBinsDiscretizer:inverse_transform", "column 1: bin numbers must be integers in 1..4")
+    assert_error(function() kb:inverse_transform(mf.tensor({{1.5, 1}}, "float64")) end, "bin numbers must be integers")
+    assert_error(function() P.KBinsDiscretizer():fit(X):inverse_transform(X) end, "only with encode = \"ordinal\"")
     -- values outside the fitted range fall in the first / last bin
     assert_matrix(kb:transform(mf.tensor({{-1e9, 1e9}}, "float64")), {{1, 4}}, 0)
 end
@@ -562,6 +581,8 @@ function TestColumnTransformer:test_table()
     end
     assert_matrix(Z, expect, 1e-12)
     lu.assertEquals(ct:get_feature_names(), {"num__temp", "cat__line_A", "cat__line_B", "cat__line_C"})
+    lu.assertEquals(ct:get_feature_names_out(), ct:get_feature_names()) -- scikit-learn's spelling
+    lu.assertEquals(ct.named_transformers.cat:get_feature_names_out(), {"line_A", "line_B", "line_C"})
     -- transform on new rows reuses the fitted state
     local new = mf.data.from_columns({line = {"C"}, machine = {7}, temp = {3.5}}, {order = {"line", "machine", "temp"}})
     assert_matrix(ct:transform(new), {{0, 0, 0, 1}}, 1e-12)

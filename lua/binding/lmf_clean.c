@@ -10,6 +10,7 @@
  *   core._clean_quantiles(col, {q, ...})  → q1, q2, ...: quantiles of the
  *                                           non-missing values (NaN if none)
  *   core._clean_fill(col, backward)       → filled tensor, cells still missing
+ *   core._clean_moments(col)              → count, mean, population std (NaN skipped)
  *   core._clean_str_map(levels, op)       → {k = new text} for the levels that
  *                                           op ("strip", "lower", "upper") changes
  */
@@ -145,6 +146,18 @@ static int l_clean_fill(lua_State *L)
     return 2;
 }
 
+static int l_clean_moments(lua_State *L)
+{
+    mf_tensor *col = lmf_checktensor(L, 1);
+    int64_t m = 0;
+    double mean = 0, sd = 0;
+    lmf_check(L, mf_clean_moments(col, &m, &mean, &sd));
+    lua_pushinteger(L, (lua_Integer)m);
+    lua_pushnumber(L, mean);
+    lua_pushnumber(L, sd);
+    return 3;
+}
+
 /* The ASCII whitespace of Lua's %s (C locale isspace). */
 static int is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
@@ -204,6 +217,7 @@ void lmf_open_clean(lua_State *L, int mod, int methods)
         {"_clean_take", l_clean_take},
         {"_clean_quantiles", l_clean_quantiles},
         {"_clean_fill", l_clean_fill},
+        {"_clean_moments", l_clean_moments},
         {"_clean_str_map", l_clean_str_map},
         {NULL, NULL},
     };

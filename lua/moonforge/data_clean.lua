@@ -244,13 +244,11 @@ end
 ---------------------------------------------------------------- fillna
 local STRATEGIES = {mean = true, median = true, mode = true, ffill = true, bfill = true}
 
--- Mean and population std (ddof 0) of the non-missing values of float64
--- column x (missing mask miss, m values); NaN when there are none.
-local function moments(x, miss, m)
-    if m == 0 then return nan, nan end
-    local mean = mf.where(miss, 0, x):sum():item() / m
-    local d = mf.where(miss, 0, x - mean)
-    return mean, math.sqrt((d * d):sum():item() / m)
+-- Mean and population std (ddof 0) of the non-missing values of column x;
+-- NaN when there are none (one C pass pair, core/mf_clean.c).
+local function moments(x)
+    local _, mean, std = core._clean_moments(x)
+    return mean, std
 end
 
 -- The most frequent value (ties: the smallest, as pandas' mode()[0]);
@@ -359,7 +357,7 @@ function Table.fillna(tbl, value)
                     else
                         local v
                         if strategy == "mean" then
-                            v = moments(col, miss, s.nrows - nmiss)
+                            v = moments(col)
                         elseif strategy == "median" then
                             v = core._clean_quantiles(col, {0.5})
                         else
@@ -509,8 +507,7 @@ function Table.clip_outliers(tbl, opts)
             local q1, q3 = core._clean_quantiles(x, {0.25, 0.75})
             lo, hi = q1 - k * (q3 - q1), q3 + k * (q3 - q1)
         else
-            local miss = x:isnan()
-            local mean, std = moments(x, miss, s.nrows - miss:sum():item())
+            local mean, std = moments(x)
             lo, hi = mean - k * std, mean + k * std
         end
         local n = 0

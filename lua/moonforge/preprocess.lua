@@ -83,7 +83,11 @@ local function class(name, allowed, defaults)
         local self = setmetatable({_fitted = false}, cls)
         for k, v in pairs(defaults) do self[k] = v end
         for k, v in pairs(opts) do self[k] = v end
-        if cls._check then cls._check(self, name) end
+        if cls._check then
+            -- option errors point at the caller of the constructor
+            local ok, err = pcall(cls._check, self, name)
+            if not ok then error((tostring(err):gsub("^.-:%d+: ", "")), 2) end
+        end
         return self
     end
     return cls
@@ -105,6 +109,11 @@ function Base:fit_transform(X, y)
     return self:fit(X, y):transform(X)
 end
 
+-- scikit-learn >= 1.0 spells it get_feature_names_out.
+function Base:get_feature_names_out(names)
+    return self:get_feature_names(names)
+end
+
 ---------------------------------------------------------------- inputs
 -- X as a 2-D float32/float64 tensor (int64/bool converted to float64) and
 -- its column names (Tables) or nil.
@@ -114,6 +123,9 @@ local function as_matrix(X, self, method, level)
         if X:dim() ~= 2 then
             argerror(1, fname(self, method), ("2-D tensor expected, got %d-D (use x:view(-1, 1) "
                      .. "for a single feature)"):format(X:dim()), level)
+        end
+        if method == "fit" and X:size(1) == 0 then
+            argerror(1, fname(self, method), "no rows to fit on", level)
         end
         local dt = X:dtype()
         if dt ~= "float32" and dt ~= "float64" then X = X:to("float64") end
@@ -128,6 +140,7 @@ local function as_matrix(X, self, method, level)
             end
         end
         if #names == 0 then argerror(1, fname(self, method), "Table without columns", level) end
+        if method == "fit" and #X == 0 then argerror(1, fname(self, method), "no rows to fit on", level) end
         return X:to_tensor(), names
     end
     argerror(1, fname(self, method), "tensor or Table expected, got " .. typename(X), level)
@@ -496,11 +509,11 @@ local function check_encoder_width(self, cols, method, level)
 end
 
 local function fit_encoder(self, X)
-    local cols, names = cat_columns(X, self, "fit", 2)
+    local cols, names = cat_columns(X, self, "fit", 3)
     self._cats = {}
     self.categories = {}
     for j, c in ipairs(cols) do
-        self._cats[j] = fit_categories(self, c, names, j, 2)
+        self._cats[j] = fit_categories(self, c, names, j, 3)
         self.categories[j] = self._cats[j].values
     end
     self.n_features_in = #cols
@@ -712,11 +725,15 @@ end
 SimpleImputer.get_feature_names = one_to_one_names
 
 ---------------------------------------------------------------- OneHotEncoder
-local OneHotEncoder = class("OneHotEncoder", {"handle_unknown", "drop"}, {handle_unknown = "error"})
+local OneHotEncoder = class("OneHotEncoder", {"handle_unknown", "drop", "sparse_output"},
+                            {handle_unknown = "error", sparse_output = false})
 
 function OneHotEncoder:_check()
     check_choice(self, "handle_unknown", {"error", "ignore"})
     if self.drop ~= nil then check_choice(self, "drop", {"first", "if_binary"}) end
+    if self.sparse_output ~= false then
+        opt_error(self, "option 'sparse_output' must be false (the output is a dense tensor)")
+    end
 end
 
 function OneHotEncoder:fit(X)
@@ -1008,6 +1025,30 @@ function KBinsDiscretizer:transform(X)
     return (core._prep_onehot(codes, self.n_bins_))
 end
 
+--- Bin numbers (encode = "ordinal") back to the centers of their bins.
+function KBinsDiscretizer:inverse_transform(Z)
+    check_fitted(self, "inverse_transform")
+    if self.encode ~= "ordinal" then
+        argerror(1, fname(self, "inverse_transform"), "only with encode = \"ordinal\"")
+    end
+    local A = transform_input(self, Z, "inverse_transform")
+    local parts = {}
+    for j = 1, self.n_features_in do
+        local e = self.bin_edges[j]
+        local nb = self.n_bins_[j]
+        local codes = A:select(2, j):to("float64")
+        local ci = codes:to("int64")
+        if A:size(1) > 0 and (not codes:eq(ci:to("float64")):all():item() or ci:min():item() < 1
+                               or ci:max():item() > nb) then
+            argerror(1, fname(self, "inverse_transform"),
+                     ("column %d: bin numbers must be integers in 1..%d"):format(j, nb))
+        end
+        local centers = (e:narrow(1, 1, nb) + e:narrow(1, 2, nb)) * 0.5
+        parts[j] = centers:index(1, ci)
+    end
+    return mf.stack(parts, 2)
+end
+
 function KBinsDiscretizer:get_feature_names(names)
     check_fitted(self, "get_feature_names")
     local out = {}
@@ -1174,6 +1215,8 @@ end
 
 function ColumnTransformer:fit_transform(X) return run(self, X, "fit_transform", true) end
 function ColumnTransformer:transform(X) return run(self, X, "transform", false) end
+
+function ColumnTransformer:get_feature_names_out() return self:get_feature_names() end
 
 --- "name__feature" for every output column (sklearn >= 1.0), with
 -- "remainder__<column>" for passed-through columns.

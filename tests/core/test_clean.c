@@ -330,6 +330,37 @@ CTEST(fill_matches_loop)
     mf_tensor_release(t);
 }
 
+CTEST(moments_match_loop)
+{
+    const double v[6] = {2.0, NAN, 4.0, 4.0, NAN, 10.0};
+    mf_tensor *t = cl_vec(MF_FLOAT64, 6);
+    memcpy(mf_tensor_data(t), v, sizeof v);
+    int64_t m = 0;
+    double mean = 0, sd = 0;
+    CHECK_OK(mf_clean_moments(t, &m, &mean, &sd));
+    CHECK_INT(m, 4);
+    CHECK_NEAR(mean, 5.0, 1e-15);
+    CHECK_NEAR(sd, sqrt((9.0 + 1 + 1 + 25) / 4), 1e-15); /* population std */
+    mf_tensor *i = cl_vec(MF_INT64, 3);
+    int64_t *ip = mf_tensor_data(i);
+    ip[0] = 1; ip[1] = 2; ip[2] = 6;
+    CHECK_OK(mf_clean_moments(i, &m, &mean, &sd));
+    CHECK_INT(m, 3);
+    CHECK_NEAR(mean, 3.0, 1e-15);
+    CHECK_NEAR(sd, sqrt(14.0 / 3), 1e-15);
+    mf_tensor *e = cl_vec(MF_FLOAT64, 1);
+    ((double *)mf_tensor_data(e))[0] = NAN;
+    CHECK_OK(mf_clean_moments(e, &m, &mean, &sd));
+    CHECK_INT(m, 0);
+    CHECK(isnan(mean) && isnan(sd));
+    mf_tensor *b = cl_vec(MF_BOOL, 1);
+    CHECK_ERR(mf_clean_moments(b, &m, &mean, &sd), MF_EINVAL, 1);
+    mf_tensor_release(b);
+    mf_tensor_release(e);
+    mf_tensor_release(i);
+    mf_tensor_release(t);
+}
+
 const ctest_case ctest_clean[] = {
     CTEST_ENTRY(row_missing_matches_loop),
     CTEST_ENTRY(mask_and_mark_rows),
@@ -338,5 +369,6 @@ const ctest_case ctest_clean[] = {
     CTEST_ENTRY(errors_and_allocation_failures),
     CTEST_ENTRY(quantiles_match_sort),
     CTEST_ENTRY(fill_matches_loop),
+    CTEST_ENTRY(moments_match_loop),
     {NULL, NULL},
 };

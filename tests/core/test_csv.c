@@ -904,7 +904,59 @@ CTEST(chunk_alloc_failures)
     cleanup_tmp();
 }
 
+CTEST(fast_path_vs_strtod)
+{
+    /* the reader parses the common numeric cells on its own fast path: the
+     * values read must be the doubles strtod gives, sign of zero included */
+    enum { N = 40000 };
+    size_t cap = (size_t)N * 48, n = 0;
+    char *buf = malloc(cap);
+    char(*texts)[40] = malloc((size_t)N * sizeof *texts);
+    if (!buf || !texts) {
+        free(buf);
+        free(texts);
+        return;
+    }
+    n += (size_t)snprintf(buf, cap, "v\n");
+    for (int i = 0; i < N; i++) {
+        char *t = texts[i];
+        size_t k = 0;
+        uint64_t u = rnd();
+        if (u % 3 == 0) t[k++] = u % 2 ? '-' : '+';
+        int nd = 1 + (int)(rnd() % 20), dot = (int)(rnd() % (uint64_t)(nd + 2)) - 1;
+        for (int d = 0; d < nd; d++) {
+            if (d == dot) t[k++] = '.';
+            t[k++] = (char)('0' + (rnd() % 4 == 0 ? 0 : rnd() % 10));
+        }
+        if (dot == nd) t[k++] = '.';
+        t[k] = '\0';
+        if (i < 6) strcpy(t, (const char *[]){"-0", "-0.0", "+5", "5.", ".5", "-.000"}[i]);
+        n += (size_t)snprintf(buf + n, cap - n, "%s\n", t);
+    }
+    mf_csv_table *t = NULL;
+    CHECK_OK(mf_csv_read(write_tmp(buf, n), NULL, &t));
+    if (t) {
+        CHECK_INT(t->nrows, N);
+        CHECK_INT(t->cols[0].type, MF_CSV_FLOAT64);
+        int bad = 0;
+        for (int i = 0; i < N; i++) {
+            double v = fget(t, 0, i), ref = strtod(texts[i], NULL);
+            /* an integer cell is read as an int64 first: "-0" is +0.0 then */
+            int is_int = strchr(texts[i], '.') == NULL;
+            if (is_int && ref == 0) ref = 0.0;
+            if (memcmp(&v, &ref, sizeof v) != 0 && bad++ < 5)
+                CTEST_FAIL_("\"%s\" read as %.17g, strtod %.17g", texts[i], v, ref);
+        }
+        CHECK_INT(bad, 0);
+        mf_csv_table_free(t);
+    }
+    free(buf);
+    free(texts);
+    cleanup_tmp();
+}
+
 const ctest_case ctest_csv[] = {
+    CTEST_ENTRY(fast_path_vs_strtod),
     CTEST_ENTRY(blocks_and_pieces),
     CTEST_ENTRY(quoted_never_missing_and_cr_lines),
     CTEST_ENTRY(select_and_types),

@@ -13,6 +13,7 @@ extern const ctest_case ctest_csv[];
 extern const ctest_case ctest_prep[];
 extern const ctest_case ctest_rows[];
 extern const ctest_case ctest_clean[];
+extern const ctest_case ctest_feat[];
 
 static const struct {
     const char *name;
@@ -32,6 +33,7 @@ static const struct {
     {"prep", ctest_prep},
     {"rows", ctest_rows},
     {"clean", ctest_clean},
+    {"feat", ctest_feat},
 };
 
 int main(int argc, char **argv)
