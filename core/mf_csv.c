@@ -278,6 +278,7 @@ typedef struct piece {
     int64_t nbad, capbad;
     fld *f;              /* [ncols + 1] fields of the record being parsed */
     struct cellv *cv;    /* [nkept] cells of the record being parsed */
+    int64_t *pend;       /* [nkept] */
     perr err;
 } piece;
 
@@ -532,6 +533,7 @@ static void piece_free_bufs(piece *pc, int64_t nkept)
     mf_free(pc->bad);
     mf_free(pc->f);
     mf_free(pc->cv);
+    mf_free(pc->pend);
     memset(pc, 0, sizeof *pc);
 }
 
@@ -579,7 +581,7 @@ static void cast_error(piece *pc, int64_t rel_line, int64_t j, const char *s, si
 }
 
 /* A cell of the record being parsed, kept until the record is known whole. */
-enum { C_DONE, C_MISS, C_INT, C_FLT, C_JUNK, C_REF, C_BOOL, C_ERR_MISS, C_ERR_CELL, C_NOMEM };
+enum { C_MISS, C_INT, C_FLT, C_JUNK, C_REF, C_BOOL, C_ERR_MISS, C_ERR_CELL, C_NOMEM };
 typedef struct cellv {
     uint64_t v;
     int cls;
@@ -740,6 +742,7 @@ static void parse_piece(mf_csv_reader *r, piece *pc)
     const int64_t nkept = r->nkept, ncols = r->ncols;
     const int64_t *kept_of = r->kept_of;
     cellv *cv = pc->cv;
+    int64_t *pend = pc->pend; /* the kept columns whose cell of this record awaits its commit */
     size_t p = pc->start;
     int64_t line = 0;
     pc->nrows = 0;
@@ -760,7 +763,7 @@ static void parse_piece(mf_csv_reader *r, piece *pc)
         const size_t rec = p;
         const int64_t rline = line;
         int64_t rl = 0; /* line breaks inside the record so far */
-        int64_t nf = 0;
+        int64_t nf = 0, npend = 0;
         size_t len0 = 0;
         int quoted0 = 0, st = REC_OK;
         for (;;) {
@@ -770,7 +773,10 @@ static void parse_piece(mf_csv_reader *r, piece *pc)
                 int esc;
                 st = quoted_field(r, &p, &start, &len, &esc, &rl, &pc->err, nf + 1);
                 if (st != REC_OK) break;
-                if (k >= 0) classify_cell(r, &r->cols[k], start, len, 1, esc, &cv[k]);
+                if (k >= 0) {
+                    classify_cell(r, &r->cols[k], start, len, 1, esc, &cv[k]);
+                    pend[npend++] = k;
+                }
                 if (nf == 0) quoted0 = 1;
             } else {
                 start = p;
@@ -787,18 +793,18 @@ static void parse_piece(mf_csv_reader *r, piece *pc)
                      * is harmless if the record turns out bad (not counted) */
                     uint64_t *slot = &pc->slots[k][pc->nrows];
                     if (fk == 2) {
-                        c->cls = C_DONE;
                         if (pc->pc[k].is_float) memcpy(slot, &dv, 8);
                         else memcpy(slot, &iv, 8);
                     } else if (pc->pc[k].is_float) {
-                        c->cls = C_DONE;
                         memcpy(slot, &dv, 8);
                     } else if (r->cols[k].forced == MF_CSV_INT64) {
                         c->cls = C_ERR_CELL;
                         c->off = start, c->len = len;
+                        pend[npend++] = k;
                     } else {
                         c->cls = C_FLT;
                         memcpy(&c->v, &dv, 8);
+                        pend[npend++] = k;
                     }
                 } else {
                     while (p < n && !special[(unsigned char)b[p]]) p++;
@@ -809,7 +815,10 @@ static void parse_piece(mf_csv_reader *r, piece *pc)
                         st = REC_ERR;
                         break;
                     }
-                    if (k >= 0) classify_cell(r, &r->cols[k], start, len, 0, 0, &cv[k]);
+                    if (k >= 0) {
+                        classify_cell(r, &r->cols[k], start, len, 0, 0, &cv[k]);
+                        pend[npend++] = k;
+                    }
                 }
             }
             if (nf == 0) len0 = len;
@@ -877,13 +886,13 @@ static void parse_piece(mf_csv_reader *r, piece *pc)
         /* the record is whole: commit its cells */
         const int64_t i = pc->nrows;
         int failed = 0;
-        for (int64_t k = 0; k < nkept; k++) {
+        for (int64_t t = 0; t < npend; t++) {
+            const int64_t k = pend[t];
             const cellv *c = &cv[k];
             pcol *q = &pc->pc[k];
             uint64_t *slot = &pc->slots[k][i];
             double nan = NAN;
             switch (c->cls) {
-            case C_DONE: break;
             case C_INT:
                 if (q->is_float) {
                     int64_t x;
@@ -1142,7 +1151,8 @@ static mf_status setup_pieces(mf_csv_reader *r)
         pc->pc = mf_calloc((size_t)(r->nkept ? r->nkept : 1), sizeof *pc->pc);
         pc->f = mf_malloc((size_t)(r->ncols + 1) * sizeof *pc->f);
         pc->cv = mf_calloc((size_t)(r->nkept ? r->nkept : 1), sizeof *pc->cv);
-        if (!pc->slots || !pc->pc || !pc->f || !pc->cv) return nomem();
+        pc->pend = mf_malloc((size_t)(r->nkept ? r->nkept : 1) * sizeof *pc->pend);
+        if (!pc->slots || !pc->pc || !pc->f || !pc->cv || !pc->pend) return nomem();
     }
     return MF_OK;
 }

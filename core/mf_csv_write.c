@@ -1,13 +1,19 @@
 /*
  * mf_csv_write.c — the CSV writer (see mf_csv_write.h).
  *
- * Rows are formatted into a 1 MB buffer flushed to the atomic temporary
- * file. Numbers avoid printf on the common path: a float that is an exact
- * short decimal (m / 10^k with m < 2^53 and k <= 9) is printed from the
- * integer m; (double)m / 10^k is correctly rounded (both operands are exact
- * doubles), so comparing it with the value proves that strtod reads the text
- * back bit-exactly. Other values go through %.15g / %.16g / %.17g, each
- * checked with strtod.
+ * Blocks of rows are formatted in parallel (each thread its own part of
+ * the block, into a buffer sized for the longest possible rows) and written
+ * in order to the atomic temporary file, so the bytes do not depend on the
+ * thread count.
+ *
+ * Numbers avoid printf: a float that is a short decimal (m / 10^k with
+ * m < 10^15 and k <= 4) is printed from the integer m; (double)m / 10^k is
+ * correctly rounded (both operands are exact doubles), so comparing it with
+ * the value proves that strtod reads the text back bit-exactly, and with at
+ * most 15 significant digits the text is also that of %.15g. Other values
+ * in [1e-6, 1e15) get the exact digits of %.15g / %.16g / %.17g from 128-bit
+ * integer arithmetic (format_exact); the rest go through snprintf, checked
+ * with strtod. The tests compare every path with snprintf + strtod.
  */
 #include <math.h>
 #include <stdio.h>
@@ -31,16 +37,26 @@ void mf_csv_write_options_default(mf_csv_write_options *o)
 static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
 
 /* Decimal digits of u into buf (no terminator); returns the length. */
+static const char digit_pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+
 static size_t utoa(char *buf, uint64_t u)
 {
     char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    for (size_t i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
-    return n;
+    size_t n = sizeof tmp;
+    while (u >= 100) {
+        size_t r = (size_t)(u % 100);
+        u /= 100;
+        n -= 2;
+        memcpy(tmp + n, digit_pairs + 2 * r, 2);
+    }
+    if (u >= 10) {
+        n -= 2;
+        memcpy(tmp + n, digit_pairs + 2 * u, 2);
+    } else {
+        tmp[--n] = (char)('0' + u);
+    }
+    memcpy(buf, tmp + n, sizeof tmp - n);
+    return sizeof tmp - n;
 }
 
 static size_t itoa64(char *buf, int64_t v)
@@ -64,11 +80,16 @@ static size_t itoa64(char *buf, int64_t v)
  */
 __extension__ typedef unsigned __int128 u128;
 
+static const uint64_t p10_u64[] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
+                                   10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
+                                   100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+                                   100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+                                   100000000000000000ULL};
+
+/* 10^q for 0 <= q <= 34. */
 static u128 pow10_u128(int q)
 {
-    u128 r = 1;
-    for (int i = 0; i < q; i++) r *= 10;
-    return r;
+    return q <= 17 ? (u128)p10_u64[q] : (u128)p10_u64[17] * p10_u64[q - 17];
 }
 
 /* round(m * 10^q / 2^s), half to even; m * 10^q < 2^128, 0 < s < 128. */
@@ -80,11 +101,6 @@ static uint64_t scaled_round(uint64_t m, int q, int s)
     return (uint64_t)d;
 }
 
-static const uint64_t p10_u64[] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
-                                   10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
-                                   100000000000ULL, 1000000000000ULL, 10000000000000ULL,
-                                   100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
-                                   100000000000000000ULL};
 static const double p10_dbl[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                  1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                  1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
@@ -141,24 +157,28 @@ static size_t format_exact(char *buf, double v, double a)
     uint64_t m = (uint64_t)ldexp(f, 53);
     int s = 53 - ex; /* a = m / 2^s; 3 <= s <= 73 in this range */
     if (m == (1ULL << 52)) return 0;
-    int e10 = (int)floor(log10(a));
-    uint64_t d17 = 0;
-    for (int tries = 0; tries < 4; tries++) { /* fix e10 if log10 was off by one */
-        d17 = scaled_round(m, 16 - e10, s);
-        if (d17 >= p10_u64[17]) e10++;
-        else if (d17 < p10_u64[16]) e10--;
+    /* 10^e10 <= a < 10^(e10 + 1): estimated from the binary exponent, then
+     * fixed by the number of digits of d15 */
+    int e10 = (int)floor((double)(ex - 1) * 0.30102999566398120);
+    uint64_t d15 = 0;
+    for (int tries = 0; tries < 4; tries++) {
+        if (e10 < -6 || e10 > 14) return 0;
+        d15 = scaled_round(m, 14 - e10, s);
+        if (d15 > p10_u64[15]) e10++;
+        else if (d15 < p10_u64[14]) e10--;
         else break;
     }
-    if (d17 < p10_u64[16] || d17 >= p10_u64[17] || e10 < -6 || e10 > 14) return 0;
+    if (d15 < p10_u64[14] || d15 > p10_u64[15]) return 0;
     int neg = v < 0;
-    uint64_t d15 = scaled_round(m, 14 - e10, s);
     if ((double)d15 / p10_dbl[14 - e10] == a) return format_g(buf, neg, d15, 15, e10);
+    /* 10^15 is a carry (or e10 one too low): let printf handle that rare case */
+    if (d15 == p10_u64[15]) return 0;
     int q16 = 15 - e10;
     uint64_t d16 = scaled_round(m, q16, s);
     u128 lhs = ((u128)d16) << (s + 1), rhs = (u128)m * pow10_u128(q16) * 2;
     u128 diff = lhs > rhs ? lhs - rhs : rhs - lhs, tol = pow10_u128(q16);
     if (diff < tol || (diff == tol && !(m & 1))) return format_g(buf, neg, d16, 16, e10);
-    return format_g(buf, neg, d17, 17, e10);
+    return format_g(buf, neg, scaled_round(m, 16 - e10, s), 17, e10);
 }
 
 size_t mf_csv_format_double(char *buf, double v)
@@ -182,12 +202,14 @@ size_t mf_csv_format_double(char *buf, double v)
     }
     double a = fabs(v);
     if (a >= 1e-4 && a < 1e15) {
-        for (int k = 0; k < 10; k++) {
+        for (int k = 0; k < 5; k++) { /* longer decimals: format_exact */
             double r = a * p10[k];
-            if (r >= 9007199254740992.0) break;
+            /* at most 15 significant digits: then this is also %.15g's text */
+            if (r >= 1e15) break;
             double m = (double)(uint64_t)(r + 0.5); /* r >= 0: round half up (a tie fails the check) */
-            /* only near-integers can pass the exact check (skips a division) */
-            if (fabs(r - m) > r * 1e-9 || m / p10[k] != a) continue;
+            /* if m / 10^k reads back as a, |r - m| <= m * 2^-52: a cheap filter
+             * before the exact check */
+            if (fabs(r - m) > r * 4e-16 || m / p10[k] != a) continue;
             uint64_t u = (uint64_t)m;
             char digits[24];
             size_t nd = utoa(digits, u), n = 0;

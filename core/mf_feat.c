@@ -363,10 +363,10 @@ static int parse_one(const char *s, size_t len, int64_t *f)
 }
 
 mf_status mf_feat_parse_datetimes(const char *const *s, const size_t *len, int64_t n,
-                                  mf_tensor **out, int64_t *bad)
+                                  int coerce, mf_tensor **out, int64_t *bad)
 {
     *out = NULL;
-    if (bad) *bad = -1;
+    if (bad) *bad = coerce ? 0 : -1;
     if (n < 0) return mf_error_set(MF_EINVAL, 3, "n must be >= 0");
     int64_t shape[2] = {n, MF_FEAT_NFIELDS};
     mf_tensor *o = NULL;
@@ -375,6 +375,11 @@ mf_status mf_feat_parse_datetimes(const char *const *s, const size_t *len, int64
     int64_t *f = mf_tensor_data(o);
     for (int64_t i = 0; i < n; i++) {
         if (!parse_one(s[i], len[i], f + i * MF_FEAT_NFIELDS)) {
+            if (coerce) {
+                for (int j = 0; j < MF_FEAT_NFIELDS; j++) f[i * MF_FEAT_NFIELDS + j] = -1;
+                if (bad) (*bad)++;
+                continue;
+            }
             if (bad) *bad = i;
             mf_tensor_release(o);
             int shown = len[i] > 64 ? 64 : (int)len[i];
@@ -832,10 +837,11 @@ typedef struct mi_ctx {
     const int64_t *cnt;
     const double *yv;      /* scaled, jittered continuous target */
     const double *ysorted; /* the same, sorted */
+    int64_t ydistinct;     /* distinct values of the target before the noise */
     int64_t k;
     uint64_t seed;
     double *out;
-    int failed;
+    unsigned char *failed; /* per column, so that no two threads write one byte */
 } mi_ctx;
 
 /* Ross's estimator (continuous column, discrete target). */
@@ -876,17 +882,38 @@ static double mi_cd(const mi_ctx *c, const double *v, double *buf, double *all, 
     return mi > 0 ? mi : 0;
 }
 
+/* How many distinct values v[0..n) holds (tmp: n doubles of scratch). */
+static int64_t count_distinct(const double *v, int64_t n, double *tmp)
+{
+    if (n == 0) return 0;
+    memcpy(tmp, v, (size_t)n * sizeof *tmp);
+    qsort(tmp, (size_t)n, sizeof *tmp, cmp_dbl);
+    int64_t d = 1;
+    for (int64_t i = 1; i < n; i++) d += tmp[i] != tmp[i - 1];
+    return d;
+}
+
 /* Kraskov's first estimator (continuous column and target), Chebyshev
- * distance in the joint space. */
-static double mi_cc(const mi_ctx *c, const double *v, pt *P, double *xs, double *best)
+ * distance in the joint space. The neighbours are searched in a strip
+ * around each point along one axis, sorted: the axis with more distinct
+ * values, so that a column of few values (a flag) does not make every
+ * strip hold a whole tie group. `swap` says that axis is the target's. */
+static double mi_cc(const mi_ctx *c, const double *v, pt *P, double *as, double *xs,
+                    double *best, int swap)
 {
     int64_t n = c->n, k = c->k;
     for (int64_t i = 0; i < n; i++) {
-        P[i].a = v[i];
-        P[i].b = c->yv[i];
+        P[i].a = swap ? c->yv[i] : v[i];
+        P[i].b = swap ? v[i] : c->yv[i];
     }
     qsort(P, (size_t)n, sizeof *P, cmp_pt);
-    for (int64_t i = 0; i < n; i++) xs[i] = P[i].a;
+    for (int64_t i = 0; i < n; i++) as[i] = P[i].a;
+    const double *xsorted = as, *ysorted = c->ysorted;
+    if (swap) {
+        memcpy(xs, v, (size_t)n * sizeof *xs);
+        qsort(xs, (size_t)n, sizeof *xs, cmp_dbl);
+        xsorted = xs;
+    }
     double sx = 0, sy = 0;
     for (int64_t q = 0; q < n; q++) {
         /* the k smallest joint distances, kept sorted in best[0..nb) */
@@ -894,10 +921,11 @@ static double mi_cc(const mi_ctx *c, const double *v, pt *P, double *xs, double 
         for (;;) {
             double dl = l >= 0 ? P[q].a - P[l].a : INFINITY;
             double dr = r < n ? P[r].a - P[q].a : INFINITY;
-            double dx = dl <= dr ? dl : dr;
-            if (isinf(dx) || (nb == k && dx > best[k - 1])) break;
+            double da = dl <= dr ? dl : dr;
+            /* no point further along the axis can come closer than best[k-1] */
+            if (isinf(da) || (nb == k && da >= best[k - 1])) break;
             int64_t j = dl <= dr ? l-- : r++;
-            double dy = fabs(P[j].b - P[q].b), d = dx > dy ? dx : dy;
+            double db = fabs(P[j].b - P[q].b), d = da > db ? da : db;
             if (nb < k || d < best[nb - 1]) {
                 int64_t t = nb < k ? nb++ : k - 1;
                 while (t > 0 && best[t - 1] > d) {
@@ -908,8 +936,9 @@ static double mi_cc(const mi_ctx *c, const double *v, pt *P, double *xs, double 
             }
         }
         double rad = nextafter(best[k - 1], 0);
-        sx += mf_feat_digamma((double)count_within(xs, n, P[q].a, rad));
-        sy += mf_feat_digamma((double)count_within(c->ysorted, n, P[q].b, rad));
+        double px = swap ? P[q].b : P[q].a, py = swap ? P[q].a : P[q].b;
+        sx += mf_feat_digamma((double)count_within(xsorted, n, px, rad));
+        sy += mf_feat_digamma((double)count_within(ysorted, n, py, rad));
     }
     /* counts include the point itself: digamma(nx + 1) with nx = count - 1 */
     double mi = mf_feat_digamma((double)n) + mf_feat_digamma((double)k) - (sx + sy) / (double)n;
@@ -925,7 +954,7 @@ static void mi_range(int64_t lo, int64_t hi, void *ctx)
     size_t bytes = nd * sizeof(double) + (size_t)n * sizeof(pt) + (size_t)(2 * nc + 2) * sizeof(int64_t);
     char *mem = mf_malloc(bytes);
     if (!mem) {
-        c->failed = 1; /* read after mf_parallel_for returns */
+        for (int64_t j = lo; j < hi; j++) c->failed[j] = 1; /* read after mf_parallel_for */
         return;
     }
     double *v = (double *)(void *)mem, *buf = v + n, *all = buf + n, *best = all + n;
@@ -933,8 +962,9 @@ static void mi_range(int64_t lo, int64_t hi, void *ctx)
     int64_t *off = (int64_t *)(void *)(P + n);
     for (int64_t j = lo; j < hi; j++) {
         for (int64_t i = 0; i < n; i++) v[i] = XIJ(c, i, j);
+        int swap = nc == 0 && count_distinct(v, n, buf) < c->ydistinct;
         scale_and_jitter(v, n, c->seed + 0x632BE59BD9B4E019ULL * (uint64_t)(j + 1));
-        c->out[j] = nc > 0 ? mi_cd(c, v, buf, all, off) : mi_cc(c, v, P, all, best);
+        c->out[j] = nc > 0 ? mi_cd(c, v, buf, all, off) : mi_cc(c, v, P, all, buf, best, swap);
     }
     mf_free(mem);
 }
@@ -952,6 +982,8 @@ mf_status mf_feat_mutual_info(const mf_tensor *X, const mf_tensor *y, int64_t nc
                             "n_neighbors (%lld)", (long long)n, (long long)k);
     int64_t *cnt = NULL;
     double *yv = NULL, *ysorted = NULL;
+    unsigned char *failed = NULL;
+    int64_t ydistinct = 0;
     mf_tensor *o = NULL;
     if (nclasses > 0) {
         if ((st = check_labels(y, nclasses, &cnt))) return st;
@@ -964,17 +996,28 @@ mf_status mf_feat_mutual_info(const mf_tensor *X, const mf_tensor *y, int64_t nc
         }
         const double *yd = mf_tensor_data(y);
         for (int64_t i = 0; i < n; i++) yv[i] = yd[i * y->stride[0]];
+        ydistinct = count_distinct(yv, n, ysorted);
         scale_and_jitter(yv, n, seed);
         memcpy(ysorted, yv, (size_t)n * sizeof *yv);
         qsort(ysorted, (size_t)n, sizeof *ysorted, cmp_dbl);
     }
+    failed = mf_calloc((size_t)(p > 0 ? p : 1), 1);
+    if (!failed) {
+        st = mf_error_set(MF_ENOMEM, 0, "out of memory");
+        goto done;
+    }
     if ((st = mf_tensor_new(&o, MF_FLOAT64, 1, &p))) goto done;
     mi_ctx c = {mf_tensor_data(X), X->stride[0], X->stride[1], n,
                 nclasses > 0 ? mf_tensor_data(y) : NULL, y->stride[0], nclasses > 0 ? nclasses : 0,
-                cnt, yv, ysorted, k, seed, mf_tensor_data(o), 0};
+                cnt, yv, ysorted, ydistinct, k, seed, mf_tensor_data(o), failed};
     mf_parallel_for(p, 1, mi_range, &c);
-    if (c.failed) st = mf_error_set(MF_ENOMEM, 0, "out of memory");
+    for (int64_t j = 0; j < p; j++)
+        if (failed[j]) {
+            st = mf_error_set(MF_ENOMEM, 0, "out of memory");
+            break;
+        }
 done:
+    mf_free(failed);
     mf_free(cnt);
     mf_free(yv);
     mf_free(ysorted);

@@ -65,10 +65,12 @@ enum {
  * or with fractional seconds "...:SS.fff" ('T' may replace the space; the
  * fraction is ignored) into out int64 [n x MF_FEAT_NFIELDS]. s[i] has len[i]
  * bytes. An unparseable or impossible value (2023-02-29, 24:00) is MF_EINVAL
- * (argument 1) naming it; *bad (may be NULL) receives its position, else -1.
+ * (argument 1) naming it, and *bad (may be NULL) receives its position (-1
+ * on success). With `coerce`, such a value instead gets -1 in every field
+ * and *bad receives how many there were.
  */
 mf_status mf_feat_parse_datetimes(const char *const *s, const size_t *len, int64_t n,
-                                  mf_tensor **out, int64_t *bad);
+                                  int coerce, mf_tensor **out, int64_t *bad);
 
 /* ---------------------------------------------------------------- scores */
 /* One-way ANOVA F of each column of X across the classes y: F and p

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mf_autograd.h"
+#include "mf_thread.h"
 #include "mf_op_impl.h"
 
 static void layout_of(const mf_tensor *t, mf_layout *l)
@@ -356,12 +357,55 @@ static mf_status infer_index_select(const mf_op_args *args, mf_layout *l)
     return MF_OK;
 }
 
+/* Contiguous input and output: rows of `inner` elements gathered directly
+ * (one typed load per element when a row is one element). */
+typedef struct gather_ctx {
+    const char *src;
+    char *dst;
+    const int64_t *ix;
+    int64_t ixstride, n, dimsize, inner;
+    size_t esize;
+} gather_ctx;
+
+static void gather_rows(int64_t lo, int64_t hi, void *vctx)
+{
+    const gather_ctx *g = vctx;
+    size_t row = (size_t)g->inner * g->esize;
+    for (int64_t r = lo; r < hi; r++) { /* r = outer * n + i */
+        int64_t o = r / g->n, i = r % g->n;
+        int64_t k = g->ix[i * g->ixstride];
+        const char *s = g->src + ((size_t)o * (size_t)g->dimsize + (size_t)k) * row;
+        char *dd = g->dst + (size_t)r * row;
+        if (g->inner == 1 && g->esize == 8) memcpy(dd, s, 8);
+        else if (g->inner == 1 && g->esize == 4) memcpy(dd, s, 4);
+        else memcpy(dd, s, row);
+    }
+}
+
 static mf_status forward_index_select(const mf_op_args *a, mf_tensor *const *outs)
 {
     mf_tensor *const *in = a->in, *out = outs[0];
     const mf_op_params *p = a->p;
     const mf_tensor *t = in[0], *idx = in[1];
     int d = mf_dim_wrap(p->ints[0], t->ndim, 0);
+    if (mf_tensor_is_contiguous(t) && mf_tensor_is_contiguous(out)) {
+        gather_ctx g = {mf_tensor_data(t), mf_tensor_data(out), mf_tensor_data(idx),
+                        idx->stride[0], idx->shape[0], t->shape[d], 1,
+                        mf_dtype_size(t->dtype)};
+        int64_t outer = 1;
+        for (int i = 0; i < d; i++) outer *= t->shape[i];
+        for (int i = d + 1; i < t->ndim; i++) g.inner *= t->shape[i];
+        for (int64_t i = 0; i < g.n; i++) {
+            int64_t k = g.ix[i * g.ixstride];
+            if (k < 0 || k >= g.dimsize)
+                return mf_error_set(MF_ERANGE, 3, "index %lld out of range for dim %d of size %lld",
+                                    (long long)k, d, (long long)g.dimsize);
+        }
+        if (outer * g.n * g.inner > 0)
+            mf_parallel_for(outer * g.n, g.inner >= 4096 ? 1 : 65536 / (g.inner + 1) + 1,
+                            gather_rows, &g);
+        return MF_OK;
+    }
     /* stack headers over one slice of the input and of the output */
     mf_tensor src = *t, dst = *out;
     src.shape[d] = dst.shape[d] = 1;

@@ -173,6 +173,20 @@ function TestShift:test_lag_and_diff_with_groups()
     assert_error(function() t:lag("v", 1, {group = "v"}) end, "unknown option 'group'")
 end
 
+function TestShift:test_missing_keys_and_empty_tables()
+    -- pandas' groupby drops missing keys: those rows get NaN (values from pandas 1.5)
+    local tbl = mf.data.from_columns({m = {"A", NA, "A", "B", NA, "A"}, k = {1, 2, nan, 1, 2, 1},
+                                      x = mf.tensor({1, 2, 3, 4, 5, 6}, "float64")})
+    assert_vec(tbl:rolling("x", 2, {by = "m", min_periods = 1}):mean(), {1, nan, 2, 4, nan, 4.5})
+    assert_vec(tbl:lag("x", 1, {by = "m"}), {nan, nan, 1, nan, nan, 3})
+    assert_vec(tbl:diff("x", 1, {by = "k"}), {nan, nan, nan, 3, 3, 2})
+    assert_vec(tbl:lag("x", 1, {by = {"m", "k"}}), {nan, nan, nan, nan, nan, 1})
+    local empty = tbl:head(0)
+    lu.assertEquals(empty:rolling("x", 3, {by = "m"}):mean():size(1), 0)
+    lu.assertEquals(empty:lag("x", 1):size(1), 0)
+    lu.assertEquals(#mf.data.from_columns({ts = {"2024-01-01"}}):head(0):datetime_features("ts"), 0)
+end
+
 TestDatetime = {}
 
 function TestDatetime:test_fields()
@@ -214,6 +228,25 @@ function TestDatetime:test_errors()
     local ok = mf.data.from_columns({ts = {"2024-01-01 00:00"}})
     assert_error(function() ok:datetime_features("ts", {"hours"}) end, "bad argument #3", "unknown field 'hours'")
     assert_error(function() ok:datetime_features("ts", {"hour"}, {prefx = "a"}) end, "unknown option 'prefx'")
+    assert_error(function() ok:datetime_features("ts", {"hour"}, {errors = "ignore"}) end,
+                 "option 'errors' must be \"raise\" or \"coerce\"")
+end
+
+function TestDatetime:test_coerce()
+    local tbl = mf.data.from_columns({ts = {"2024-01-01 05:00", "junk", "2023-02-29 10:00", NA, "junk",
+                                            "2024-01-02 06:00"}})
+    local warnings, out = mf.capture_warnings(function()
+        return tbl:datetime_features("ts", {"hour", "day"}, {errors = "coerce"})
+    end)
+    lu.assertEquals(warnings, {"datetime_features: 3 rows of column 'ts' could not be parsed (set to NaN)"})
+    assert_vec(out:column("ts_hour"), {5, nan, nan, nan, nan, 6})
+    assert_vec(out:column("ts_day"), {1, nan, nan, nan, nan, 2})
+    -- nothing to coerce: int64 as with "raise", no warning
+    local w2, ok = mf.capture_warnings(function()
+        return mf.data.from_columns({ts = {"2024-01-01 05:00"}}):datetime_features("ts", {"hour"}, {errors = "coerce"})
+    end)
+    lu.assertEquals(#w2, 0)
+    lu.assertEquals(ok:dtypes().ts_hour, "int64")
 end
 
 ---------------------------------------------------------------- scores
@@ -331,6 +364,25 @@ function TestScores:test_mutual_info_known_answers()
                  "n_neighbors' must be an integer >= 1")
 end
 
+function TestScores:test_mutual_info_matches_scikit_learn()
+    -- a flag, a continuous and a 5-valued column; y depends on the first two.
+    -- The references are scikit-learn 1.2's (random_state = 0 and 1 give the
+    -- same values to 8 digits: the noise only breaks ties)
+    local n, s = 5000, 12345
+    local function r() s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648 end
+    local rows, y, c = {}, {}, {}
+    for i = 1, n do
+        local b = r() < 0.3 and 1 or 0
+        local u = r()
+        y[i] = b + r() * 0.8 + u * 0.3
+        rows[i] = {b, u, math.floor(r() * 5)}
+        c[i] = rows[i][3]
+    end
+    local X = mf.tensor(rows, "float64")
+    assert_vec(F.mutual_info_regression(X, y), {0.59988139, 0.15553518, 0.01675134}, 1e-3)
+    assert_vec(F.mutual_info_classif(X, c), {0, 0, 1.6099732}, 0.01)
+end
+
 function TestScores:test_input_errors()
     local X = mf.tensor(XC, "float64")
     assert_error(function() F.f_classif(X, {1, 2}) end, "bad argument #2 to 'f_classif'", "target has 2 entries, X has 12 rows")
@@ -344,6 +396,12 @@ function TestScores:test_input_errors()
     yn[4] = nan
     assert_error(function() F.f_regression(X, yn) end, "target contains NaN")
     assert_error(function() F.f_classif(X, mf.ones(12)) end, "at least 2 classes")
+    -- a bool target is two classes
+    local yb = {}
+    for i = 1, 12 do yb[i] = YC[i] == 2 end
+    local yb01 = {}
+    for i = 1, 12 do yb01[i] = yb[i] and 1 or 0 end
+    assert_vec(F.f_classif(X, mf.tensor(yb, "bool")), F.f_classif(X, yb01):totable(), 0)
 end
 
 ---------------------------------------------------------------- selectors

@@ -4,7 +4,8 @@
  *
  *   core._feat_rolling(x, ids, ngroups, window, min_periods, stat) → tensor
  *   core._feat_shift(x, ids, ngroups, k, diff)                     → tensor
- *   core._feat_parse_datetimes(strings) → int64 [n x 9], or nil, pos, message
+ *   core._feat_parse_datetimes(strings [, coerce]) → int64 [n x 9] (and with
+ *       coerce the count of unparseable values, whose rows are -1), or nil, pos, message
  *   core._feat_f_classif(X, codes, nclasses)     → F, p
  *   core._feat_f_regression(X, y)                → F, p
  *   core._feat_chi2(X, codes, nclasses)          → chi2, p
@@ -62,8 +63,9 @@ static int l_shift(lua_State *L)
 
 static int l_parse_datetimes(lua_State *L)
 {
-    lua_settop(L, 1);
+    lua_settop(L, 2);
     luaL_checktype(L, 1, LUA_TTABLE);
+    int coerce = lua_toboolean(L, 2);
     lua_Integer n = luaL_len(L, 1);
     const char **s = lua_newuserdatauv(L, (size_t)(n + 1) * sizeof *s, 0);
     size_t *len = lua_newuserdatauv(L, (size_t)(n + 1) * sizeof *len, 0);
@@ -76,8 +78,8 @@ static int l_parse_datetimes(lua_State *L)
     }
     mf_tensor **out = lmf_newtensor(L);
     int64_t bad = -1;
-    mf_status st = mf_feat_parse_datetimes(s, len, (int64_t)n, out, &bad);
-    if (st == MF_EINVAL && bad >= 0) {
+    mf_status st = mf_feat_parse_datetimes(s, len, (int64_t)n, coerce, out, &bad);
+    if (!coerce && st == MF_EINVAL && bad >= 0) {
         lua_pushnil(L);
         lua_pushinteger(L, (lua_Integer)(bad + 1));
         lua_pushstring(L, mf_error_get()->msg);
@@ -85,7 +87,9 @@ static int l_parse_datetimes(lua_State *L)
     }
     lmf_check(L, st);
     lmf_account(L);
-    return 1;
+    if (!coerce) return 1;
+    lua_pushinteger(L, (lua_Integer)bad);
+    return 2;
 }
 
 static int push_pair(lua_State *L, mf_status (*fn)(const mf_tensor *, const mf_tensor *,

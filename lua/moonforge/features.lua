@@ -68,22 +68,38 @@ local function numeric_column(tbl, name, fname, argn, level)
 end
 
 -- The group ids (1-based int64) and count of the `by` option (a column name
--- or a list of them), or nil for one group.
+-- or a list of them), or nil for one group; third, a bool mask of the rows
+-- whose key is missing (NaN or NA), or nil when there is none.
 local function groups_of(tbl, by, fname, argn, level)
     level = (level or 2) + 1
-    if by == nil then return nil, 1 end
+    if by == nil then return nil, 1, nil end
     local list = type(by) == "table" and by or {by}
     if type(by) ~= "string" and (type(by) ~= "table" or #by == 0) then
         argerror(argn, fname, "option 'by' must be a column name or a list of them, got " .. typename(by), level)
     end
-    local cols = {}
+    local cols, missing = {}, nil
     for i, name in ipairs(list) do
         local dt = check_column(tbl, name, fname, argn, level)
-        cols[i] = dt == "string" and string_column(tbl, name).codes or tbl:column(name)
+        local m
+        if dt == "string" then
+            cols[i] = string_column(tbl, name).codes
+            m = cols[i]:eq(0)
+        else
+            cols[i] = tbl:column(name)
+            if dt == "float64" then m = cols[i]:isnan() end
+        end
+        if m then missing = missing and missing:logical_or(m) or m end
     end
-    if #tbl == 0 then return mf.zeros(0, "int64"), 0 end
+    if #tbl == 0 then return mf.zeros(0, "int64"), 0, nil end
     local ids, ng = core._rows_factorize(cols)
-    return ids, ng
+    if missing and not missing:any():item() then missing = nil end
+    return ids, ng, missing
+end
+
+-- pandas' groupby drops rows with a missing key: their results are NaN.
+local function blank_missing(out, missing)
+    if missing then return mf.where(missing, 0 / 0, out) end
+    return out
 end
 
 local function check_int(v, fname, argn, what, min, level)
@@ -111,14 +127,15 @@ function Table.rolling(tbl, col, window, opts)
         argerror(4, "rolling", ("min_periods must be an integer in [0, window = %d], got %s")
                  :format(window, tostring(minp)))
     end
-    local ids, ng = groups_of(tbl, opts.by, "rolling", 4)
-    return setmetatable({x = x, ids = ids, ngroups = ng, window = window, min_periods = minp,
-                         column = col}, Rolling)
+    local ids, ng, missing = groups_of(tbl, opts.by, "rolling", 4)
+    return setmetatable({x = x, ids = ids, ngroups = ng, missing = missing, window = window,
+                         min_periods = minp, column = col}, Rolling)
 end
 
 for _, stat in ipairs({"mean", "std", "min", "max", "sum"}) do
     Rolling[stat] = function(self)
-        return core._feat_rolling(self.x, self.ids, self.ngroups, self.window, self.min_periods, stat)
+        return blank_missing(core._feat_rolling(self.x, self.ids, self.ngroups, self.window,
+                                                self.min_periods, stat), self.missing)
     end
 end
 
@@ -131,8 +148,8 @@ local function shift(tbl, fname, col, k, opts, diff)
     if k == nil then k = 1 end
     check_int(k, fname, 3, "k", nil, 3)
     opts = check_options(opts, fname, 4, {"by"}, 3)
-    local ids, ng = groups_of(tbl, opts.by, fname, 4, 3)
-    return core._feat_shift(x, ids, ng, k, diff)
+    local ids, ng, missing = groups_of(tbl, opts.by, fname, 4, 3)
+    return blank_missing(core._feat_shift(x, ids, ng, k, diff), missing)
 end
 
 --- tbl:lag(col [, k = 1] [, {by}]): the value k rows earlier in the group
@@ -147,10 +164,12 @@ local FIELDS = {year = 1, month = 2, day = 3, hour = 4, minute = 5, second = 6, 
                 dayofyear = 8, quarter = 9}
 local FIELD_NAMES = "year, month, day, hour, minute, second, weekday, dayofyear, quarter"
 
---- tbl:datetime_features(col [, fields = {"hour", "weekday", "month"}] [, {prefix}]):
+--- tbl:datetime_features(col [, fields = {"hour", "weekday", "month"}] [, {prefix, errors}]):
 -- a Table with one more column per field, named prefix .. field (prefix
 -- defaults to col .. "_"); int64, or float64 with NaN when col has missing
--- cells. Weekday: Monday = 1 ... Sunday = 7.
+-- cells. Weekday: Monday = 1 ... Sunday = 7. errors = "raise" (default):
+-- an unparseable value is an error; "coerce": it is treated as missing
+-- (with a warning counting the rows), as pandas' to_datetime(errors=).
 function Table.datetime_features(tbl, col, fields, opts)
     local dt = check_column(tbl, col, "datetime_features", 2)
     if dt ~= "string" then
@@ -167,24 +186,41 @@ function Table.datetime_features(tbl, col, fields, opts)
                      :format(tostring(f), FIELD_NAMES))
         end
     end
-    opts = check_options(opts, "datetime_features", 4, {"prefix"})
+    opts = check_options(opts, "datetime_features", 4, {"prefix", "errors"})
     local prefix = opts.prefix or (col .. "_")
     if type(prefix) ~= "string" then
         argerror(4, "datetime_features", "option 'prefix' must be a string, got " .. type(prefix))
     end
+    local errors = opts.errors or "raise"
+    if errors ~= "raise" and errors ~= "coerce" then
+        argerror(4, "datetime_features", ("option 'errors' must be \"raise\" or \"coerce\", got %s")
+                 :format(tostring(errors)))
+    end
     local c = string_column(tbl, col)
-    local parsed, bad, msg = core._feat_parse_datetimes(c.levels)
+    local parsed, bad, msg = core._feat_parse_datetimes(c.levels, errors == "coerce")
     if not parsed then
         local row = c.codes:eq(bad):to("int64"):argmax():item()
         argerror(2, "datetime_features", ("column '%s', row %d: %s"):format(col, row, msg))
     end
-    local missing = #tbl > 0 and c.codes:eq(0):any():item()
+    local bad_level -- bool mask over the levels (coerce), or nil
+    if errors == "coerce" and bad > 0 then
+        bad_level = parsed:select(2, 1):eq(-1)
+        local nrows = mf.cat({mf.tensor({false}, "bool"), bad_level}, 1):index(1, c.codes + 1)
+                        :sum():item()
+        if nrows > 0 then
+            mf.warn("datetime_features: %d row%s of column '%s' could not be parsed (set to NaN)",
+                    nrows, nrows == 1 and "" or "s", col)
+        end
+    end
+    local missing = #tbl > 0 and (bad_level ~= nil or c.codes:eq(0):any():item())
     local out = tbl
     for _, f in ipairs(fields) do
         local v = parsed:select(2, FIELDS[f])
         local values
         if missing then
-            values = mf.cat({mf.tensor({0 / 0}, "float64"), v:to("float64")}, 1):index(1, c.codes + 1)
+            local fv = v:to("float64")
+            if bad_level then fv = mf.where(bad_level, 0 / 0, fv) end
+            values = mf.cat({mf.tensor({0 / 0}, "float64"), fv}, 1):index(1, c.codes + 1)
         elseif #tbl == 0 then
             values = mf.zeros(0, "int64")
         else
@@ -298,6 +334,8 @@ local function target_classes(y, n, fname, level)
     end
     if y:dtype() == "float32" or y:dtype() == "float64" then
         if y:isnan():any():item() then argerror(2, fname, "target contains NaN", level) end
+    elseif y:dtype() == "bool" then
+        y = y:to("int64")
     end
     local values, inverse = mf.unique(y, {return_inverse = true})
     nclasses = values:size(1)

@@ -200,7 +200,7 @@ CTEST(parse_datetimes_fields)
     size_t len[6];
     for (int i = 0; i < 6; i++) len[i] = strlen(s[i]);
     mf_tensor *out = NULL;
-    CHECK_OK(mf_feat_parse_datetimes(s, len, 6, &out, NULL));
+    CHECK_OK(mf_feat_parse_datetimes(s, len, 6, 0, &out, NULL));
     /* year month day hour minute second weekday dayofyear quarter (pandas'
      * dayofweek + 1 and dayofyear) */
     int64_t want[6][MF_FEAT_NFIELDS] = {
@@ -218,10 +218,21 @@ CTEST(parse_datetimes_fields)
         size_t pl[2] = {strlen(bad[0]), strlen(bad[b])};
         int64_t where = -1;
         out = NULL;
-        CHECK_ERR(mf_feat_parse_datetimes(pair, pl, 2, &out, &where), MF_EINVAL, 1);
+        CHECK_ERR(mf_feat_parse_datetimes(pair, pl, 2, 0, &out, &where), MF_EINVAL, 1);
         CHECK_INT(where, 1);
         CHECK(out == NULL && strstr(mf_error_get()->msg, bad[b]) != NULL);
     }
+    /* coerce: the bad ones get -1 everywhere and are counted */
+    size_t blen[7];
+    for (int b = 0; b < 7; b++) blen[b] = strlen(bad[b]);
+    int64_t nbad = 0;
+    CHECK_OK(mf_feat_parse_datetimes(bad, blen, 7, 1, &out, &nbad));
+    CHECK_INT(nbad, 6);
+    f = out ? mf_tensor_data(out) : NULL;
+    for (int b = 0; f && b < 7; b++)
+        for (int j = 0; j < MF_FEAT_NFIELDS; j++)
+            CHECK_INT(f[b * MF_FEAT_NFIELDS + j], b == 0 ? (j == MF_FEAT_YEAR ? 2024 : f[j]) : -1);
+    mf_tensor_release(out);
 }
 
 CTEST(distributions_match_scipy)

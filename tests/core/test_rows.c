@@ -397,6 +397,41 @@ static char *slurp(const char *path)
     return buf;
 }
 
+/* The specified text: the first of %.15g, %.16g, %.17g that strtod reads
+ * back exactly, with ".0" when it would look like an integer. */
+static void reference_format(char *buf, double v)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, 40, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    if (!strpbrk(buf, ".e")) strcat(buf, ".0");
+}
+
+CTEST(format_double_matches_printf)
+{
+    char got[40], want[48];
+    int bad = 0;
+    for (int i = 0; i < 300000; i++) {
+        uint64_t r = rnd();
+        double v;
+        switch (i % 6) {
+        case 0: memcpy(&v, &r, sizeof v); break;                          /* any bits */
+        case 1: v = (double)(float)((double)(int64_t)(r >> 11) / 9007199254740992.0 * 8 - 4); break;
+        case 2: v = ((double)(r >> 11) / 9007199254740992.0 - 0.5) * pow(10.0, (double)(int)(r % 23) - 7); break;
+        case 3: v = (double)(int64_t)(r % 100000000) / pow(10.0, (double)(r >> 60)); break;
+        case 4: v = nextafter(pow(10.0, (double)(int)(r % 24) - 7), (r >> 63) ? 0.0 : INFINITY); break;
+        default: v = ldexp(1.0, (int)(r % 120) - 60) * ((r >> 40) & 1 ? 3 : 1); break;
+        }
+        if (v != v || v == 0 || isinf(v)) continue;
+        size_t n = mf_csv_format_double(got, v);
+        got[n] = '\0';
+        reference_format(want, v);
+        if (strcmp(got, want) != 0 && bad++ < 5) CTEST_FAIL_("%a: wrote %s, expected %s", v, got, want);
+    }
+    CHECK_INT(bad, 0);
+}
+
 CTEST(format_double_round_trips)
 {
     char buf[40];
@@ -692,6 +727,7 @@ const ctest_case ctest_rows[] = {
     CTEST_ENTRY(take_missing),
     CTEST_ENTRY(string_ranks_and_merge),
     CTEST_ENTRY(kernels_alloc_failures),
+    CTEST_ENTRY(format_double_matches_printf),
     CTEST_ENTRY(format_double_round_trips),
     CTEST_ENTRY(csv_write_basic),
     CTEST_ENTRY(csv_write_alloc_failures),
