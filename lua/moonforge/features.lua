@@ -725,4 +725,13 @@ end
 
 function PCA:get_support() error("PCA: get_support is not defined (PCA makes new features)", 2) end
 
+--- {"pca1", ..., "pcak"} (scikit-learn's are 0-based: "pca0", ...).
+function PCA:get_feature_names()
+    check_fitted(self, "get_feature_names")
+    local out = {}
+    for i = 1, self.n_components_ do out[i] = "pca" .. i end
+    return out
+end
+PCA.get_feature_names_out = PCA.get_feature_names
+
 return M
