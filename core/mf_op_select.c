@@ -16,6 +16,7 @@
 #include "mf_iter.h"
 #include "mf_op_impl.h"
 #include "mf_select.h"
+#include "mf_thread.h"
 
 /* ---------------------------------------------------------------- helpers */
 static mf_status bad_dim(int arg, int64_t dim, int ndim)
@@ -112,11 +113,69 @@ static mf_status infer_cat(const mf_op_args *a, mf_layout *l)
     return MF_OK;
 }
 
+/* All contiguous and of out's dtype: each output row (the dims up to d) is
+ * the inputs' rows side by side; rows are filled in blocks, every input
+ * in turn, so the block of out stays in cache (stack(cols, 2) of many
+ * long columns is a transposition). */
+typedef struct cat_ctx {
+    const mf_op_args *a;
+    char *dst;
+    int64_t rowlen; /* bytes of one output row */
+    size_t esize;
+    int d;
+} cat_ctx;
+
+static void cat_rows(int64_t lo, int64_t hi, void *vctx)
+{
+    const cat_ctx *c = vctx;
+    int64_t block = c->rowlen >= 32768 ? 1 : 32768 / c->rowlen;
+    for (int64_t b = lo; b < hi; b += block) {
+        int64_t e = b + block < hi ? b + block : hi;
+        size_t off = 0;
+        for (int i = 0; i < c->a->n_in; i++) {
+            const mf_tensor *t = c->a->in[i];
+            if (cat_skipped(t)) continue;
+            size_t inner = c->esize;
+            for (int k = c->d; k < t->ndim; k++) inner *= (size_t)t->shape[k];
+            const char *src = mf_tensor_data(t);
+            char *dst = c->dst + off;
+            if (inner == 8)
+                for (int64_t r = b; r < e; r++)
+                    memcpy(dst + (size_t)r * (size_t)c->rowlen, src + (size_t)r * 8, 8);
+            else
+                for (int64_t r = b; r < e; r++)
+                    memcpy(dst + (size_t)r * (size_t)c->rowlen, src + (size_t)r * inner, inner);
+            off += inner;
+        }
+    }
+}
+
+static int cat_direct(const mf_op_args *a, const mf_tensor *out)
+{
+    if (!mf_tensor_is_contiguous(out)) return 0;
+    for (int i = 0; i < a->n_in; i++) {
+        const mf_tensor *t = a->in[i];
+        if (cat_skipped(t)) continue;
+        if (t->dtype != out->dtype || !mf_tensor_is_contiguous(t)) return 0;
+    }
+    return 1;
+}
+
 static mf_status forward_cat(const mf_op_args *a, mf_tensor *const *outs)
 {
     mf_tensor *out = outs[0];
     int d = mf_dim_wrap(a->p->ints[0], out->ndim, 0);
     int64_t pos = 0;
+    if (d > 0 && cat_direct(a, out)) {
+        cat_ctx c = {a, mf_tensor_data(out), 0, mf_dtype_size(out->dtype), d};
+        int64_t outer = 1;
+        for (int k = 0; k < d; k++) outer *= out->shape[k];
+        c.rowlen = (int64_t)c.esize;
+        for (int k = d; k < out->ndim; k++) c.rowlen *= out->shape[k];
+        if (outer > 0 && c.rowlen > 0)
+            mf_parallel_for(outer, c.rowlen >= 65536 ? 1 : 65536 / c.rowlen + 1, cat_rows, &c);
+        return MF_OK;
+    }
     for (int i = 0; i < a->n_in; i++) {
         const mf_tensor *t = a->in[i];
         if (cat_skipped(t)) continue;
