@@ -782,6 +782,9 @@ local internal = {
     take_rows = take_rows, subset = subset, narrow_col = narrow_col,
     check_options = check_options,
 }
+-- Also for the other moonforge modules that work on Tables (preprocess):
+-- private, not part of the API.
+M._private = internal
 require("moonforge.data_clean")(M, internal)
 require("moonforge.data_ops")(M, internal)
 

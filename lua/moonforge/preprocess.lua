@@ -24,21 +24,18 @@ local function is_table(x)
     return type(x) == "table" and mf.data and getmetatable(x) == mf.data.Table
 end
 
--- The private state of a Table ({names, cols, nrows}) and its key: the raw
--- field of the private key of data.lua, found with `next` (no column is
--- copied; string columns are read as codes and levels).
+-- The private state of a Table ({names, cols, nrows}) through data.lua's
+-- private helpers (no column is copied; string columns are read as codes
+-- and levels).
 local function table_state(tbl)
-    for k, v in next, tbl do
-        if type(v) == "table" and v.cols and v.names and v.nrows then return v, k end
-    end
-    error("preprocess: unexpected Table layout", 2)
+    return mf.data._private.state(tbl, "preprocess")
 end
 
 -- A new Table like `tbl` with the given columns (same names and order).
 local function table_like(tbl, cols)
-    local s, key = table_state(tbl)
+    local s = table_state(tbl)
     local names = table.move(s.names, 1, #s.names, 1, {})
-    return setmetatable({[key] = {names = names, cols = cols, nrows = s.nrows}}, getmetatable(tbl))
+    return mf.data._private.new_table(names, cols, s.nrows)
 end
 
 local function is_array(x)
