@@ -61,6 +61,10 @@ int64_t lmf_checkint(lua_State *L, int arg); /* an integral number */
  * for a dim of `size`, as a new 0-based int64 tensor pushed on the stack
  * (checked: 1..size or -size..-1). */
 mf_tensor **lmf_checkindices(lua_State *L, int arg, int64_t size);
+/* The 1-D int64 tensor at `arg` of 1-based ids or rows (not range-checked:
+ * the core kernel checks them) as a new contiguous 0-based copy, each entry
+ * minus 1, pushed on the stack. */
+mf_tensor *lmf_checkids0(lua_State *L, int arg);
 mf_dtype lmf_checkdtype(lua_State *L, int arg);
 /* Converts the 0-based int64 indices at stack index idx to 1-based for Lua,
  * in place, or in a copy (replacing it on the stack) when autograd saved them

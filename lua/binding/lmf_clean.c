@@ -37,21 +37,6 @@ static mf_tensor **checkcols(lua_State *L, int arg, int *ncols)
     return cols;
 }
 
-/* A contiguous 0-based copy (each entry minus 1) of the 1-D int64 tensor
- * at `arg`, pushed on the stack. */
-static mf_tensor *checkrows0(lua_State *L, int arg)
-{
-    mf_tensor *t = lmf_checktensor(L, arg);
-    if (t->ndim != 1 || t->dtype != MF_INT64) luaL_argerror(L, arg, "expected a 1-D int64 tensor");
-    int64_t n = t->shape[0];
-    mf_tensor **slot = lmf_newtensor(L);
-    lmf_check(L, mf_tensor_new(slot, MF_INT64, 1, &n));
-    const int64_t *src = mf_tensor_data(t);
-    int64_t *dst = mf_tensor_data(*slot), s = t->stride[0];
-    for (int64_t i = 0; i < n; i++) dst[i] = src[i * s] - 1;
-    return *slot;
-}
-
 static int l_clean_row_missing(lua_State *L)
 {
     int nc;
@@ -79,7 +64,7 @@ static int l_clean_mask_rows(lua_State *L)
 static int l_clean_mark_rows(lua_State *L)
 {
     lua_Integer n = luaL_checkinteger(L, 1);
-    mf_tensor *rows = checkrows0(L, 2);
+    mf_tensor *rows = lmf_checkids0(L, 2);
     static const int map[] = {0, 1, 2};
     mf_tensor **out = lmf_newtensor(L);
     lmf_check_map(L, mf_clean_mark_rows(out, (int64_t)n, rows), map, 3);
@@ -92,7 +77,7 @@ static int l_clean_take(lua_State *L)
     int nc;
     mf_tensor **cols = checkcols(L, 1, &nc);
     lua_Integer n = luaL_checkinteger(L, 2);
-    mf_tensor *idx = checkrows0(L, 3);
+    mf_tensor *idx = lmf_checkids0(L, 3);
     mf_tensor **outs = lua_newuserdatauv(L, (size_t)(nc > 0 ? nc : 1) * sizeof *outs, 0);
     lua_createtable(L, nc, 0);
     int res = lua_gettop(L);

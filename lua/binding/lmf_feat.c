@@ -23,17 +23,7 @@
  * the stack; NULL (nothing pushed) for nil. */
 static mf_tensor *opt_ids0(lua_State *L, int arg)
 {
-    if (lua_isnoneornil(L, arg)) return NULL;
-    mf_tensor *t = lmf_checktensor(L, arg);
-    if (t->ndim != 1 || t->dtype != MF_INT64) luaL_argerror(L, arg, "expected a 1-D int64 tensor");
-    int64_t n = t->shape[0];
-    mf_tensor **slot = lmf_newtensor(L);
-    lmf_check(L, mf_tensor_new(slot, MF_INT64, 1, &n));
-    const int64_t *src = mf_tensor_data(t);
-    int64_t *dst = mf_tensor_data(*slot), s = t->stride[0];
-    for (int64_t i = 0; i < n; i++) dst[i] = src[i * s] - 1;
-    lmf_account(L);
-    return *slot;
+    return lua_isnoneornil(L, arg) ? NULL : lmf_checkids0(L, arg);
 }
 
 static int l_rolling(lua_State *L)

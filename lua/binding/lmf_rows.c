@@ -19,22 +19,6 @@
 
 #include "lmf.h"
 
-/* A 1-D int64 tensor at `arg` as a new contiguous 0-based copy (each entry
- * minus 1), pushed on the stack. */
-static mf_tensor *checkids0(lua_State *L, int arg)
-{
-    mf_tensor *t = lmf_checktensor(L, arg);
-    if (t->ndim != 1 || t->dtype != MF_INT64)
-        luaL_argerror(L, arg, "expected a 1-D int64 tensor");
-    int64_t n = t->shape[0];
-    mf_tensor **slot = lmf_newtensor(L);
-    lmf_check(L, mf_tensor_new(slot, MF_INT64, 1, &n));
-    const int64_t *src = mf_tensor_data(t);
-    int64_t *dst = mf_tensor_data(*slot), s = t->stride[0];
-    for (int64_t i = 0; i < n; i++) dst[i] = src[i * s] - 1;
-    return *slot;
-}
-
 static void to1(mf_tensor *t)
 {
     int64_t *p = mf_tensor_data(t), n = mf_tensor_numel(t);
@@ -89,7 +73,7 @@ static int l_rows_agg(lua_State *L)
         if (!found) luaL_argerror(L, 4, "unknown reduction");
         lua_pop(L, 1);
     }
-    mf_tensor *ids = checkids0(L, 2);
+    mf_tensor *ids = lmf_checkids0(L, 2);
     /* the result slots exist before core allocates anything */
     mf_tensor **slots[6];
     int first = lua_gettop(L) + 1;
@@ -120,11 +104,11 @@ static int l_rows_join(lua_State *L)
     static const char *const hows[] = {"inner", "left", "right", "outer", NULL};
     int how = luaL_checkoption(L, 4, NULL, hows);
     int top = lua_gettop(L);
-    mf_tensor *ids = checkids0(L, 1);
+    mf_tensor *ids = lmf_checkids0(L, 1);
     mf_tensor *order = NULL;
     if (how == MF_ROWS_OUTER) {
         lua_pushvalue(L, 5);
-        order = checkids0(L, top + 2);
+        order = lmf_checkids0(L, top + 2);
     }
     mf_tensor **li = lmf_newtensor(L);
     mf_tensor **ri = lmf_newtensor(L);
@@ -147,7 +131,7 @@ static int l_rows_take(lua_State *L)
     lmf_checktensor(L, 2);
     luaL_checktype(L, 3, LUA_TTABLE);
     lua_Integer nc = luaL_len(L, 1);
-    mf_tensor *idx = checkids0(L, 2);
+    mf_tensor *idx = lmf_checkids0(L, 2);
     lua_createtable(L, (int)(nc > 0 ? nc : 0), 0);
     int res = lua_gettop(L);
     for (lua_Integer j = 1; j <= nc; j++) {

@@ -232,6 +232,20 @@ mf_tensor **lmf_checkindices(lua_State *L, int arg, int64_t size)
     return idx;
 }
 
+mf_tensor *lmf_checkids0(lua_State *L, int arg)
+{
+    mf_tensor *t = lmf_checktensor(L, arg);
+    if (t->ndim != 1 || t->dtype != MF_INT64) luaL_argerror(L, arg, "expected a 1-D int64 tensor");
+    int64_t n = t->shape[0];
+    mf_tensor **slot = lmf_newtensor(L);
+    lmf_check(L, mf_tensor_new(slot, MF_INT64, 1, &n));
+    const int64_t *src = mf_tensor_data(t);
+    int64_t *dst = mf_tensor_data(*slot), s = t->stride[0];
+    for (int64_t i = 0; i < n; i++) dst[i] = src[i * s] - 1;
+    lmf_account(L);
+    return *slot;
+}
+
 static mf_dtype dtype_named(lua_State *L, int arg, const char *name)
 {
     mf_dtype dt = mf_dtype_from_name(name);
