@@ -11,6 +11,7 @@
 -- PCA): this file checks arguments and keeps state.
 local mf = require "moonforge"
 local core = require "moonforge.core"
+local E = require "moonforge.estimator"
 
 local is_tensor = mf.is_tensor
 local check_options = mf.nn.check_options
@@ -18,31 +19,15 @@ local Table = mf.data.Table
 
 local M = {}
 
-local function argerror(argn, fname, msg, level)
-    error(("bad argument #%d to '%s' (%s)"):format(argn, fname, msg), (level or 2) + 1)
-end
-
-local function is_table(x)
-    return type(x) == "table" and getmetatable(x) == Table
-end
-
-local function typename(x)
-    if is_tensor(x) then return "tensor" end
-    if is_table(x) then return "Table" end
-    return type(x)
-end
+local argerror, is_table, typename = E.argerror, E.is_table, E.typename
 
 -- The codes and levels of string column `name`, read from the Table's state
--- (found with `next`, as preprocess.lua does) so that a million-row column
--- is never turned into Lua strings.
+-- (data.lua's private helpers) so that a million-row column is never turned
+-- into Lua strings.
 local function string_column(tbl, name)
-    for _, v in next, tbl do
-        if type(v) == "table" and v.cols and v.names and v.nrows then
-            local c = v.cols[name]
-            if type(c) == "table" and c.codes then return c end
-        end
-    end
-    error("features: unexpected Table layout", 2)
+    local c = mf.data._private.state(tbl, "features").cols[name]
+    if type(c) == "table" and c.codes then return c end
+    error("features: column '" .. tostring(name) .. "' is not a string column", 2)
 end
 
 -- Checks that `name` is a column of tbl; returns its dtype.
@@ -404,39 +389,13 @@ function M.f_sf(f, d1, d2) return core._feat_f_sf(f, d1, d2) end
 function M.chi2_sf(x, df) return core._feat_chi2_sf(x, df) end
 
 ---------------------------------------------------------------- selectors
-local Base = {}
-Base.__index = Base
+local Base = E.base()
 
 local function class(name, allowed, defaults)
-    local cls = setmetatable({}, {__index = Base})
-    cls.__index = cls
-    cls.__name = "moonforge.features." .. name
-    cls._cls = name
-    cls.__tostring = function(self)
-        return name .. (rawget(self, "_fitted") and " (fitted)" or " (not fitted)")
-    end
-    M[name] = function(opts)
-        opts = check_options(opts, name, 1, allowed)
-        local self = setmetatable({_fitted = false}, cls)
-        for k, v in pairs(defaults) do self[k] = v end
-        for k, v in pairs(opts) do self[k] = v end
-        if cls._check then cls._check(self, name) end
-        return self
-    end
-    return cls
+    return E.class(M, "moonforge.features", Base, name, allowed, defaults)
 end
 
-local function fname(self, method) return self._cls .. ":" .. method end
-
-local function check_fitted(self, method)
-    if not rawget(self, "_fitted") then
-        error(("%s: %s called before fit"):format(self._cls, method), 3)
-    end
-end
-
-local function opt_error(self, msg) argerror(1, self._cls, msg, 3) end
-
-function Base:fit_transform(X, y) return self:fit(X, y):transform(X) end
+local fname, check_fitted, opt_error = E.fname, E.check_fitted, E.opt_error
 
 local function set_width(self, A, names)
     self.n_features_in = A:size(2)

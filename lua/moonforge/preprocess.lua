@@ -10,19 +10,14 @@
 -- arguments, turns inputs into matrices or category codes and keeps state.
 local mf = require "moonforge"
 local core = require "moonforge.core"
+local E = require "moonforge.estimator"
 
 local is_tensor = mf.is_tensor
 local check_options = mf.nn.check_options
 
 local M = {}
 
-local function argerror(argn, fname, msg, level)
-    error(("bad argument #%d to '%s' (%s)"):format(argn, fname, msg), (level or 2) + 1)
-end
-
-local function is_table(x)
-    return type(x) == "table" and mf.data and getmetatable(x) == mf.data.Table
-end
+local argerror, is_table, typename = E.argerror, E.is_table, E.typename
 
 -- The private state of a Table ({names, cols, nrows}) through data.lua's
 -- private helpers (no column is copied; string columns are read as codes
@@ -42,12 +37,6 @@ local function is_array(x)
     return type(x) == "table" and not is_tensor(x) and not is_table(x) and getmetatable(x) == nil
 end
 
-local function typename(x)
-    if is_tensor(x) then return "tensor" end
-    if is_table(x) then return "Table" end
-    return type(x)
-end
-
 local function fmt_value(v)
     if v == mf.data.NA then return "NA" end
     if type(v) == "string" then return "'" .. v .. "'" end
@@ -64,52 +53,13 @@ local function col_label(names, j)
 end
 
 ---------------------------------------------------------------- classes
-local Base = {}
-Base.__index = Base
+local Base = E.base()
 
 local function class(name, allowed, defaults)
-    local cls = setmetatable({}, {__index = Base})
-    cls.__index = cls
-    cls.__name = "moonforge.preprocess." .. name
-    cls._cls = name
-    cls.__tostring = function(self)
-        return name .. (rawget(self, "_fitted") and " (fitted)" or " (not fitted)")
-    end
-    M[name] = function(opts)
-        opts = check_options(opts, name, 1, allowed)
-        local self = setmetatable({_fitted = false}, cls)
-        for k, v in pairs(defaults) do self[k] = v end
-        for k, v in pairs(opts) do self[k] = v end
-        if cls._check then
-            -- option errors point at the caller of the constructor
-            local ok, err = pcall(cls._check, self, name)
-            if not ok then error((tostring(err):gsub("^.-:%d+: ", "")), 2) end
-        end
-        return self
-    end
-    return cls
+    return E.class(M, "moonforge.preprocess", Base, name, allowed, defaults)
 end
 
-local function fname(self, method) return self._cls .. ":" .. method end
-
-local function check_fitted(self, method)
-    if not rawget(self, "_fitted") then
-        error(("%s: %s called before fit"):format(self._cls, method), 3)
-    end
-end
-
-local function opt_error(self, msg)
-    argerror(1, self._cls, msg, 3)
-end
-
-function Base:fit_transform(X, y)
-    return self:fit(X, y):transform(X)
-end
-
--- scikit-learn >= 1.0 spells it get_feature_names_out.
-function Base:get_feature_names_out(names)
-    return self:get_feature_names(names)
-end
+local fname, check_fitted, opt_error = E.fname, E.check_fitted, E.opt_error
 
 ---------------------------------------------------------------- inputs
 -- X as a 2-D float32/float64 tensor (int64/bool converted to float64) and
