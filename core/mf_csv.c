@@ -419,6 +419,9 @@ static mf_status fill(mf_csv_reader *r, int grow_buf)
 /* ------------------------------------------------------------------ records */
 enum { REC_OK = 0, REC_MORE, REC_ERR };
 
+static int quoted_field(const mf_csv_reader *r, size_t *pp, size_t *start, size_t *len, int *esc,
+                        int64_t *line, perr *e, int64_t field);
+
 /*
  * Splits the record at b[p..] into fields (the first maxf are stored in f;
  * *nf counts all). On REC_OK, *end is past its line break and *lines counts the
@@ -439,45 +442,9 @@ static int split_record(const mf_csv_reader *r, size_t p, fld *f, size_t maxf, s
         size_t start, len;
         int quoted = 0, esc = 0;
         if (p < n && b[p] == '"') {
-            int64_t qline = line;
-            p++;
-            start = p;
-            for (;;) {
-                /* the bytes up to the next quote or line break */
-                while (p < n && b[p] != '"' && b[p] != '\n' && b[p] != '\r') p++;
-                if (p >= n) {
-                    if (!final) return REC_MORE;
-                    e->kind = E_UNTERM;
-                    e->rel_line = qline;
-                    return REC_ERR;
-                }
-                char c = b[p];
-                if (c == '"') {
-                    if (p + 1 >= n && !final) return REC_MORE;
-                    if (p + 1 < n && b[p + 1] == '"') {
-                        esc = 1;
-                        p += 2;
-                        continue;
-                    }
-                    break;
-                }
-                if (c == '\n') {
-                    line++;
-                } else {
-                    if (p + 1 >= n && !final) return REC_MORE;
-                    if (p + 1 >= n || b[p + 1] != '\n') line++;
-                }
-                p++;
-            }
-            len = p - start;
-            p++; /* the closing quote */
+            int st = quoted_field(r, &p, &start, &len, &esc, &line, e, (int64_t)k + 1);
+            if (st != REC_OK) return st;
             quoted = 1;
-            if (p < n && b[p] != sep && b[p] != '\n' && b[p] != '\r') {
-                e->kind = E_AFTERQ;
-                e->rel_line = line;
-                e->a = (int64_t)k + 1;
-                return REC_ERR;
-            }
         } else {
             start = p;
             while (p < n && !special[(unsigned char)b[p]]) p++;
