@@ -113,6 +113,9 @@ require "moonforge.loader" -- mf.data.train_test_split, mf.data.DataLoader
 mf.model_selection = require "moonforge.model_selection"
 mf.preprocess = require "moonforge.preprocess"
 mf.features = require "moonforge.features"
+mf.metrics = require "moonforge.metrics"
+mf.models = require "moonforge.models"
+mf.Pipeline = require("moonforge.pipeline").Pipeline
 require "moonforge.keras" -- nn.Dense; compile, fit, evaluate, predict on every module
 
 require "moonforge.fastpath" -- nn._fast_plan: the C training step that fit uses when it can

@@ -1,0 +1,3 @@
+--- moonforge.metrics (mf.metrics): classification and regression metrics.
+local M = {}
+return M

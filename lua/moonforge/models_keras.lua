@@ -1,0 +1,3 @@
+-- moonforge.models_keras: part of mf.models (see models.lua).
+return function(M) -- luacheck: ignore
+end

@@ -1,0 +1,3 @@
+--- moonforge.pipeline: mf.Pipeline.
+local M = {}
+return M
