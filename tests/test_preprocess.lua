@@ -633,4 +633,37 @@ function TestColumnTransformer:test_errors()
                  "column 'line' holds strings")
 end
 
+TestEncoderInverse = {}
+
+-- inverse_transform gives back the input columns: strings as string
+-- columns, numbers as float64; checked cell by cell against the input.
+function TestEncoderInverse:test_round_trips()
+    local t = mf.data.from_columns({line = {"B", "A", "C", "A", "B"}, n = mf.tensor({3, 1, 3, 2, 2}, "int64")},
+                                   {order = {"line", "n"}})
+    local encoders = {P.OneHotEncoder(), P.OneHotEncoder{drop = "first"},
+                      P.OneHotEncoder{drop = "if_binary"}, P.OrdinalEncoder()}
+    for _, enc in ipairs(encoders) do
+        local back = enc:fit(t):inverse_transform(enc:transform(t))
+        lu.assertEquals(back:columns(), {"line", "n"})
+        lu.assertEquals(back:dtypes(), {line = "string", n = "float64"})
+        lu.assertEquals(back:column("line"), t:column("line"))
+        lu.assertEquals(back:column("n"):totable(), {3, 1, 3, 2, 2})
+    end
+end
+
+function TestEncoderInverse:test_unknown_rows()
+    local t = mf.data.from_columns({c = {"x", "y"}})
+    local ign = P.OneHotEncoder{handle_unknown = "ignore"}:fit(t)
+    local back = ign:inverse_transform(mf.tensor({{0, 0}, {0, 1}}, "float64"))
+    lu.assertEquals(back:column("c"), {mf.data.NA, "y"})
+    local strict = P.OneHotEncoder():fit(t)
+    assert_error(function() strict:inverse_transform(mf.zeros(1, 2)) end,
+                 "bad argument #1 to 'OneHotEncoder:inverse_transform' (row 1 has no category for column 'c' (all zeros))")
+    assert_error(function() strict:inverse_transform(mf.zeros(1, 3)) end, "expected 2 columns, got 3")
+    local oe = P.OrdinalEncoder{handle_unknown = "use_encoded_value", unknown_value = -1}:fit(t)
+    lu.assertEquals(oe:inverse_transform(mf.tensor({{-1}, {2}}, "float64")):column("c"), {mf.data.NA, "y"})
+    assert_error(function() oe:inverse_transform(mf.tensor({{3}}, "float64")) end,
+                 "row 1, column 'c': 3.0 is not a code in 1..2")
+end
+
 os.exit(lu.LuaUnit.run())

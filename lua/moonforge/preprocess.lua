@@ -502,6 +502,40 @@ local function unknown_error(self, method, cols, names, i, j, level)
              table.concat(cats, ", ")), (level or 2) + 1)
 end
 
+-- The Table of the category columns given by `codes` ([n x k] float64,
+-- 1..K per column, 0 = none): numbers as float64 columns (NaN for none),
+-- strings as string columns (missing for none), named as in fit.
+local function decode_columns(self, codes)
+    local names, cols = {}, {}
+    local n = codes:size(1)
+    for j, cat in ipairs(self._cats) do
+        local name = col_name(self.feature_names_in, j)
+        names[j] = name
+        local cj = codes:select(2, j)
+        local none = cj:eq(0)
+        local ci = cj:clamp(1, math.max(#cat.values, 1)):to("int64")
+        if cat.kind == "number" then
+            local v = #cat.values > 0 and cat.cats:index(1, ci) or mf.full({n}, 0 / 0, "float64")
+            cols[name] = mf.where(none, 0 / 0, v)
+        else
+            cols[name] = {codes = mf.where(none, 0, ci), levels = table.move(cat.values, 1, #cat.values, 1, {})}
+        end
+    end
+    return mf.data._private.new_table(names, cols, n)
+end
+
+-- Z as a 2-D numeric tensor of `width` columns (for inverse_transform).
+local function inverse_input(self, Z, width)
+    if not is_tensor(Z) or Z:dim() ~= 2 then
+        argerror(1, fname(self, "inverse_transform"), "2-D tensor expected, got " .. typename(Z), 3)
+    end
+    if Z:size(2) ~= width then
+        argerror(1, fname(self, "inverse_transform"), ("expected %d columns, got %d")
+                 :format(width, Z:size(2)), 3)
+    end
+    return Z:to("float64")
+end
+
 ---------------------------------------------------------------- SimpleImputer
 local SimpleImputer = class("SimpleImputer", {"strategy", "fill_value"}, {strategy = "mean"})
 
@@ -727,6 +761,44 @@ function OneHotEncoder:get_feature_names(names)
     return out
 end
 
+--- The categories back from a one-hot matrix: a Table with one column per
+-- input column (named as in fit). A block of zeros is the dropped category
+-- (drop), else missing (handle_unknown = "ignore"), else an error.
+function OneHotEncoder:inverse_transform(Z)
+    check_fitted(self, "inverse_transform")
+    local width = 0
+    for j, vals in ipairs(self.categories) do width = width + #vals - (self._drop[j] >= 0 and 1 or 0) end
+    local A = inverse_input(self, Z, width)
+    local n, off, parts = A:size(1), 1, {}
+    for j, vals in ipairs(self.categories) do
+        local d = self._drop[j]
+        local w = #vals - (d >= 0 and 1 or 0)
+        local code
+        if w == 0 then
+            code = mf.full({n}, d + 1, "float64")
+        else
+            local mx, idx = A:narrow(2, off, w):max(2)
+            code = idx:to("float64")
+            if d >= 0 then code = code + code:ge(d + 1):to("float64") end -- skip the dropped one
+            local zero = mx:le(0)
+            if zero:any():item() then
+                if d >= 0 then
+                    code = mf.where(zero, d + 1, code)
+                elseif self.handle_unknown == "ignore" then
+                    code = mf.where(zero, 0, code)
+                else
+                    local i = mf.nonzero(zero):view(-1)[1]
+                    argerror(1, fname(self, "inverse_transform"), ("row %d has no category for column %s "
+                             .. "(all zeros)"):format(i, col_label(self.feature_names_in, j)))
+                end
+            end
+        end
+        parts[j] = code
+        off = off + w
+    end
+    return decode_columns(self, mf.stack(parts, 2))
+end
+
 ---------------------------------------------------------------- OrdinalEncoder
 local OrdinalEncoder = class("OrdinalEncoder", {"handle_unknown", "unknown_value"},
                              {handle_unknown = "error"})
@@ -757,6 +829,26 @@ function OrdinalEncoder:transform(X)
 end
 
 OrdinalEncoder.get_feature_names = one_to_one_names
+
+--- The categories back from codes 1..K: a Table with one column per input
+-- column (named as in fit); unknown_value (or NaN) gives a missing cell.
+function OrdinalEncoder:inverse_transform(Z)
+    check_fitted(self, "inverse_transform")
+    local A = inverse_input(self, Z, #self.categories)
+    local none = A:isnan()
+    if self.unknown_value then none = none:logical_or(A:eq(self.unknown_value)) end
+    local codes = mf.where(none, 0, A)
+    for j, vals in ipairs(self.categories) do
+        local c = codes:select(2, j)
+        local bad = c:ne(c:round()):logical_or(c:lt(0)):logical_or(c:gt(#vals))
+        if bad:any():item() then
+            local i = mf.nonzero(bad):view(-1)[1]
+            argerror(1, fname(self, "inverse_transform"), ("row %d, column %s: %s is not a code in 1..%d")
+                     :format(i, col_label(self.feature_names_in, j), tostring(A[i][j]), #vals))
+        end
+    end
+    return decode_columns(self, codes)
+end
 
 ---------------------------------------------------------------- LabelEncoder
 local LabelEncoder = class("LabelEncoder", {}, {})
