@@ -89,6 +89,8 @@ fi
 "$EXE" bench/matmul.lua $arg
 "$EXE" bench/math.lua $arg
 [ "$MODE" = full ] && note "W7 read, W0: moonforge read_csv (bench/csv.lua)" && "$EXE" bench/csv.lua --data bench/data
+[ "$MODE" = full ] && note "W4 OLS: moonforge LinearRegression (bench/ols.lua)" && "$EXE" bench/ols.lua bench/data
+[ "$MODE" = full ] && note "W5, W6: moonforge LogisticRegression, LinearSVC (bench/classify.lua)" && "$EXE" bench/classify.lua bench/data
 note "W2, W3 MLP training: moonforge (model:fit on the C fast path)"
 "$EXE" bench/train.lua $arg --cache "$OUT"
 if [ "$MODE" = full ]; then

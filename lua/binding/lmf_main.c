@@ -153,6 +153,8 @@ int luaopen_moonforge_core(lua_State *L)
     lmf_open_clean(L, mod, methods);
     lmf_open_generator(L, mod, methods);
     lmf_open_feat(L, mod, methods);
+    lmf_open_classify(L, mod, methods);
+    lmf_open_linear(L, mod, methods);
     lua_pushvalue(L, methods);
     lua_setfield(L, mod, "Tensor"); /* the methods table, for Lua modules */
     lua_settop(L, mod);

@@ -418,6 +418,337 @@ function GroupKFold:split(X, _, groups)
     return fold_iter(fold_of, k)
 end
 
+---------------------------------------------------------------- cross-validation
+-- (estimator helpers from moonforge.estimator; required lazily there would
+-- be a cycle: estimator.lua only needs mf)
+local E = require "moonforge.estimator"
+
+-- The splitter of option cv (nil, an integer or an object with split): an
+-- integer means StratifiedKFold for a classifier (when y is given) and KFold
+-- otherwise, as in scikit-learn; seed shuffles those folds.
+local function resolve_cv(cv, seed, estimator, y, fname, argn)
+    if seed ~= nil then check_seed(seed, fname, argn) end
+    if cv == nil then cv = 5 end
+    if math.type(cv) == "integer" then
+        if cv < 2 then
+            argerror(argn, fname, ("option 'cv' must be 2 folds or more, got %d"):format(cv), 3)
+        end
+        local opts = {n_splits = cv}
+        if seed ~= nil then opts.shuffle, opts.seed = true, seed end
+        if y ~= nil and E.estimator_type(estimator) == "classifier" then
+            return M.StratifiedKFold(opts)
+        end
+        return M.KFold(opts)
+    end
+    if type(cv) == "table" and not is_tensor(cv) and type(cv.split) == "function" then
+        if seed ~= nil then
+            argerror(argn, fname, "option 'seed' applies to an integer cv: give the splitter its own seed", 3)
+        end
+        return cv
+    end
+    argerror(argn, fname, ("option 'cv' must be an integer >= 2 or a splitter (an object with split), got %s")
+             :format(type(cv) == "number" and tostring(cv) or type(cv)), 3)
+end
+
+-- The scorer of option scoring: nil → est:score(X, y); a string →
+-- mf.metrics.get_scorer(name); a function(est, X, y) → number.
+local function resolve_scoring(scoring, fname, argn)
+    if scoring == nil then
+        return function(est, X, y) return est:score(X, y) end
+    end
+    if type(scoring) == "string" then
+        local get = mf.metrics and mf.metrics.get_scorer
+        if type(get) ~= "function" then
+            argerror(argn, fname, ("option 'scoring' = '%s': mf.metrics has no scorers"):format(scoring), 3)
+        end
+        local ok, scorer = pcall(get, scoring)
+        if not ok then
+            argerror(argn, fname, ("option 'scoring': %s"):format((tostring(scorer):gsub("^.-:%d+: ", ""))), 3)
+        end
+        return scorer
+    end
+    if type(scoring) == "function" then return scoring end
+    argerror(argn, fname, "option 'scoring' must be a metric name or a function(estimator, X, y), got "
+             .. type(scoring), 3)
+end
+
+local function check_estimator(est, fname, argn)
+    if type(est) ~= "table" or is_tensor(est) or type(est.fit) ~= "function" then
+        argerror(argn, fname, "estimator expected (an object with fit), got " .. E.typename(est), 3)
+    end
+    if type(est.get_params) ~= "function" then
+        argerror(argn, fname, ("%s cannot be cloned (no get_params)"):format(tostring(est)), 3)
+    end
+end
+
+-- The folds as a list of {train, test} (1-based int64 row numbers).
+local function collect_folds(splitter, X, y, groups)
+    local folds = {}
+    for tr, te in splitter:split(X, y, groups) do folds[#folds + 1] = {tr, te} end
+    return folds
+end
+
+-- Fits a clone of est (params set) on one fold; returns the fitted clone, the
+-- test score, the train score (when asked), the fit and score seconds.
+local function fit_and_score(est, params, X, y, fold, scorer, want_train)
+    local e = E.clone(est)
+    if params then e:set_params(params) end
+    local Xtr, Xte = take(X, fold[1]), take(X, fold[2])
+    local ytr = y ~= nil and take(y, fold[1]) or nil
+    local yte = y ~= nil and take(y, fold[2]) or nil
+    local t0 = mf.clock()
+    e:fit(Xtr, ytr)
+    local t1 = mf.clock()
+    local test = scorer(e, Xte, yte)
+    local t2 = mf.clock()
+    if type(test) ~= "number" then
+        error(("cross-validation: a score must be a number, got %s"):format(E.typename(test)), 0)
+    end
+    local train = want_train and scorer(e, Xtr, ytr) or nil
+    return e, test, train, t1 - t0, t2 - t1
+end
+
+local function check_xy(X, y, fname)
+    local n = nrows(X, fname, 2, "X")
+    if y ~= nil then
+        local ny = nrows(y, fname, 3, "y")
+        if ny ~= n then argerror(3, fname, ("y has %d rows, X has %d"):format(ny, n), 3) end
+    end
+    return n
+end
+
+local CV_OPTS = {"cv", "scoring", "seed", "groups"}
+
+--- cross_validate(estimator, X, y, {cv = 5, scoring, seed, groups,
+-- return_train_score = false, return_estimator = false}) →
+-- {test_score, fit_time, score_time [, train_score] [, estimator]}: per fold
+-- (float64 tensors), each fold fitting a clone of the estimator.
+function M.cross_validate(estimator, X, y, opts)
+    local fname = "cross_validate"
+    check_estimator(estimator, fname, 1)
+    opts = check_options(opts, fname, 4, {"cv", "scoring", "seed", "groups",
+                                          "return_train_score", "return_estimator"})
+    check_xy(X, y, fname)
+    local splitter = resolve_cv(opts.cv, opts.seed, estimator, y, fname, 4)
+    local scorer = resolve_scoring(opts.scoring, fname, 4)
+    local want_train = check_bool(opts.return_train_score, false, "return_train_score", fname, 4)
+    local want_est = check_bool(opts.return_estimator, false, "return_estimator", fname, 4)
+    local test, train, fit_t, score_t, ests = {}, {}, {}, {}, {}
+    for i, fold in ipairs(collect_folds(splitter, X, y, opts.groups)) do
+        local e
+        e, test[i], train[i], fit_t[i], score_t[i] = fit_and_score(estimator, nil, X, y, fold, scorer, want_train)
+        ests[i] = e
+    end
+    local out = {test_score = mf.tensor(test, "float64"), fit_time = mf.tensor(fit_t, "float64"),
+                 score_time = mf.tensor(score_t, "float64")}
+    if want_train then out.train_score = mf.tensor(train, "float64") end
+    if want_est then out.estimator = ests end
+    return out
+end
+
+--- cross_val_score(estimator, X, y, {cv = 5, scoring, seed, groups}) → the
+-- test score of each fold (float64 tensor).
+function M.cross_val_score(estimator, X, y, opts)
+    local fname = "cross_val_score"
+    check_estimator(estimator, fname, 1)
+    opts = check_options(opts, fname, 4, CV_OPTS)
+    check_xy(X, y, fname)
+    local splitter = resolve_cv(opts.cv, opts.seed, estimator, y, fname, 4)
+    local scorer = resolve_scoring(opts.scoring, fname, 4)
+    local test = {}
+    for i, fold in ipairs(collect_folds(splitter, X, y, opts.groups)) do
+        local _
+        _, test[i] = fit_and_score(estimator, nil, X, y, fold, scorer, false)
+    end
+    return mf.tensor(test, "float64")
+end
+
+---------------------------------------------------------------- GridSearchCV
+local SearchBase = E.base()
+
+-- The grids of param_grid: a map name → list of values, or a list of maps.
+local function grids_of(pg)
+    if type(pg) ~= "table" or is_tensor(pg) or getmetatable(pg) ~= nil then return nil end
+    if #pg > 0 then return pg end
+    return {pg}
+end
+
+-- Every combination of a grid, in scikit-learn's ParameterGrid order (names
+-- sorted, the last name varying fastest).
+local function expand(grid, out)
+    local names = {}
+    for k in pairs(grid) do names[#names + 1] = k end
+    table.sort(names)
+    local function rec(i, cur)
+        if i > #names then
+            local p = {}
+            for k, v in pairs(cur) do p[k] = v end
+            out[#out + 1] = p
+            return
+        end
+        for _, v in ipairs(grid[names[i]]) do
+            cur[names[i]] = v
+            rec(i + 1, cur)
+        end
+        cur[names[i]] = nil
+    end
+    rec(1, {})
+    return out
+end
+
+local GridSearchCV = E.class(M, "moonforge.model_selection", SearchBase, "GridSearchCV",
+                             {"estimator", "param_grid", "cv", "scoring", "refit", "seed"},
+                             {refit = true})
+
+function GridSearchCV:_check()
+    if not E.is_estimator(self.estimator) or type(self.estimator.fit) ~= "function" then
+        E.opt_error(self, "option 'estimator' must be an estimator (with fit and get_params), got "
+                    .. E.typename(self.estimator))
+    end
+    local grids = grids_of(self.param_grid)
+    if not grids then
+        E.opt_error(self, "option 'param_grid' must be a table {name = {values...}} or a list of them, got "
+                    .. E.typename(self.param_grid))
+    end
+    for gi, grid in ipairs(grids) do
+        if type(grid) ~= "table" or getmetatable(grid) ~= nil or next(grid) == nil then
+            E.opt_error(self, ("option 'param_grid': grid %d must be a non-empty table {name = {values...}}")
+                        :format(gi))
+        end
+        local trial = {}
+        for k, v in pairs(grid) do
+            if type(k) ~= "string" then
+                E.opt_error(self, "option 'param_grid': parameter names must be strings, got " .. type(k))
+            end
+            if type(v) ~= "table" or is_tensor(v) or getmetatable(v) ~= nil or #v == 0 then
+                E.opt_error(self, ("option 'param_grid': the values of '%s' must be a non-empty list"):format(k))
+            end
+            trial[k] = v[1]
+        end
+        -- unknown names and bad values are found now, on a throwaway clone
+        local ok, err = pcall(function() E.clone(self.estimator):set_params(trial) end)
+        if not ok then
+            local msg = tostring(err):gsub("^.-:%d+: ", "")
+            msg = msg:match("^bad argument #%d+ to '[^']+' %((.*)%)$") or msg
+            E.opt_error(self, "option 'param_grid': " .. msg)
+        end
+    end
+    if type(self.refit) ~= "boolean" then
+        E.opt_error(self, "option 'refit' must be a boolean, got " .. type(self.refit))
+    end
+    local cv = self.cv
+    if not (cv == nil or (math.type(cv) == "integer" and cv >= 2)
+            or (type(cv) == "table" and type(cv.split) == "function")) then
+        E.opt_error(self, ("option 'cv' must be an integer >= 2 or a splitter (an object with split), got %s")
+                    :format(type(cv) == "number" and tostring(cv) or type(cv)))
+    end
+    if self.seed ~= nil and math.type(self.seed) ~= "integer" then
+        E.opt_error(self, "option 'seed' must be an integer, got " .. tostring(self.seed))
+    end
+    if self.seed ~= nil and type(cv) == "table" then
+        E.opt_error(self, "option 'seed' applies to an integer cv: give the splitter its own seed")
+    end
+    local s = self.scoring
+    if not (s == nil or type(s) == "string" or type(s) == "function") then
+        E.opt_error(self, "option 'scoring' must be a metric name or a function(estimator, X, y), got " .. type(s))
+    end
+    rawset(self, "_estimator_type", E.estimator_type(self.estimator))
+end
+
+-- Candidate values that are estimators are cloned (each fit gets its own).
+local function fresh(params)
+    local p = {}
+    for k, v in pairs(params) do p[k] = E.is_estimator(v) and E.clone(v) or v end
+    return p
+end
+
+--- search:fit(X, y) → search: every candidate of param_grid scored by
+-- cross-validation (the same folds for all), the best (highest mean test
+-- score; the first on ties) refitted on all the data when refit = true.
+function GridSearchCV:fit(X, y)
+    local fn = E.fname(self, "fit")
+    check_xy(X, y, fn)
+    local splitter = resolve_cv(self.cv, self.seed, self.estimator, y, fn, 1)
+    local scorer = resolve_scoring(self.scoring, fn, 1)
+    local folds = collect_folds(splitter, X, y, nil)
+    local cands = {}
+    for _, grid in ipairs(grids_of(self.param_grid)) do expand(grid, cands) end
+    local k = #folds
+    local means, stds, fit_m, score_m, split = {}, {}, {}, {}, {}
+    for f = 1, k do split[f] = {} end
+    for c, params in ipairs(cands) do
+        local sum, ft, st, scores = 0, 0, 0, {}
+        for f, fold in ipairs(folds) do
+            local _, s, _, a, b = fit_and_score(self.estimator, fresh(params), X, y, fold, scorer, false)
+            scores[f], split[f][c] = s, s
+            sum, ft, st = sum + s, ft + a, st + b
+        end
+        local m = sum / k
+        local v = 0
+        for f = 1, k do v = v + (scores[f] - m) ^ 2 end
+        means[c], stds[c], fit_m[c], score_m[c] = m, math.sqrt(v / k), ft / k, st / k
+    end
+    -- ranks as scipy's rankdata(-scores, "min"); NaN scores rank last
+    local ranks, best = {}, nil
+    for c = 1, #cands do
+        local r = 1
+        local mc = means[c]
+        for d = 1, #cands do
+            local md = means[d]
+            if md == md and (mc ~= mc or md > mc) then r = r + 1 end
+        end
+        ranks[c] = r
+        if r == 1 and best == nil then best = c end
+    end
+    best = best or 1
+    local res = {params = cands, mean_test_score = mf.tensor(means, "float64"),
+                 std_test_score = mf.tensor(stds, "float64"), rank_test_score = mf.tensor(ranks, "int64"),
+                 mean_fit_time = mf.tensor(fit_m, "float64"), mean_score_time = mf.tensor(score_m, "float64")}
+    for f = 1, k do res[("split%d_test_score"):format(f)] = mf.tensor(split[f], "float64") end
+    self.cv_results = res
+    self.best_index = best
+    self.best_params = cands[best]
+    self.best_score = means[best]
+    self.n_splits = k
+    self.best_estimator = nil
+    if self.refit then
+        local e = E.clone(self.estimator):set_params(fresh(cands[best]))
+        local t0 = mf.clock()
+        e:fit(X, y)
+        self.refit_time = mf.clock() - t0
+        self.best_estimator = e
+    end
+    self._scorer = scorer
+    self._fitted = true
+    return self
+end
+
+local function best(self, method)
+    E.check_fitted(self, method)
+    local e = rawget(self, "best_estimator")
+    if not e then
+        error(("%s: %s needs the best estimator: fit with refit = true"):format(self._cls, method), 3)
+    end
+    if type(e[method]) ~= "function" then
+        error(("%s: %s: the best estimator (%s) has no %s"):format(self._cls, method, tostring(e), method), 3)
+    end
+    return e
+end
+
+function GridSearchCV:predict(X, ...) return best(self, "predict"):predict(X, ...) end
+function GridSearchCV:predict_proba(X, ...) return best(self, "predict_proba"):predict_proba(X, ...) end
+function GridSearchCV:decision_function(X, ...)
+    return best(self, "decision_function"):decision_function(X, ...)
+end
+function GridSearchCV:transform(X) return best(self, "transform"):transform(X) end
+
+--- search:score(X, y): the scoring of the search (or the best estimator's
+-- own score) of the refitted best estimator.
+function GridSearchCV:score(X, y)
+    local e = best(self, "fit")
+    return self._scorer(e, X, y)
+end
+
 ---------------------------------------------------------------- shared helpers
 M._argerror, M._is_table, M._nrows, M._take = argerror, is_table, nrows, take
 M._new_rng, M._randperm, M._label_codes, M._check_seed = new_rng, randperm, label_codes, check_seed

@@ -14,6 +14,8 @@ extern const ctest_case ctest_prep[];
 extern const ctest_case ctest_rows[];
 extern const ctest_case ctest_clean[];
 extern const ctest_case ctest_feat[];
+extern const ctest_case ctest_classify[];
+extern const ctest_case ctest_linear[];
 
 static const struct {
     const char *name;
@@ -34,6 +36,8 @@ static const struct {
     {"rows", ctest_rows},
     {"clean", ctest_clean},
     {"feat", ctest_feat},
+    {"classify", ctest_classify},
+    {"linear", ctest_linear},
 };
 
 int main(int argc, char **argv)
