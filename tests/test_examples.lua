@@ -215,4 +215,237 @@ function TestExamples:test_features_sensors()
     lu.assertTrue(caught >= of / 2, out)
 end
 
+-- Plain-Lua helpers for the model examples: the CSV as columns, and a
+-- dense linear solve (Gaussian elimination, partial pivoting).
+local function read_numeric_csv(path)
+    local names, cols = nil, {}
+    for line in io.lines(path) do
+        local cells = {}
+        for c in line:gmatch("[^,]+") do cells[#cells + 1] = c end
+        if not names then
+            names = cells
+            for j = 1, #names do cols[j] = {} end
+        else
+            for j = 1, #names do cols[j][#cols[j] + 1] = assert(tonumber(cells[j])) end
+        end
+    end
+    return names, cols
+end
+
+local function solve(A, b)
+    local n = #b
+    local M = {}
+    for i = 1, n do
+        M[i] = {}
+        for j = 1, n do M[i][j] = A[i][j] end
+        M[i][n + 1] = b[i]
+    end
+    for k = 1, n do
+        local piv = k
+        for i = k + 1, n do if math.abs(M[i][k]) > math.abs(M[piv][k]) then piv = i end end
+        M[k], M[piv] = M[piv], M[k]
+        for i = k + 1, n do
+            local f = M[i][k] / M[k][k]
+            for j = k, n + 1 do M[i][j] = M[i][j] - f * M[k][j] end
+        end
+    end
+    local x = {}
+    for i = n, 1, -1 do
+        local s = M[i][n + 1]
+        for j = i + 1, n do s = s - M[i][j] * x[j] end
+        x[i] = s / M[i][i]
+    end
+    return x
+end
+
+-- The regression example. Its least-squares R², MAE and coefficients are
+-- recomputed here by the normal equations in plain Lua on the same split;
+-- the held-out R² is bounded by the generator's noise (variance 1, see
+-- examples/make_model_data.lua); lasso keeps exactly the five parameters
+-- the generator uses.
+function TestExamples:test_quality_regression()
+    local code, out, err = run("quality_regression.lua")
+    lu.assertEquals(code, 0, err)
+    lu.assertStrContains(out, "quality_small.csv: 1000 runs x 9 columns\ntrain: 750 runs, test: 250 runs\n")
+    local scores = {}
+    for line in out:gmatch("[^\n]+") do
+        local name, r2, mae = line:match("^(.-%S) +(%-?[%d.]+) +([%d.]+)$")
+        if name then scores[name] = {r2 = tonumber(r2), mae = tonumber(mae)} end
+    end
+    local ols, sgd = scores["least squares"], scores["gradient descent (SGD)"]
+    local ridge, lasso = scores["ridge (alpha 1)"], scores["lasso (alpha 0.1)"]
+    lu.assertNotNil(ols, out); lu.assertNotNil(sgd, out); lu.assertNotNil(ridge, out); lu.assertNotNil(lasso, out)
+
+    -- The same split as the example, as row numbers.
+    local mf = require "moonforge"
+    local names, cols = read_numeric_csv(ROOT .. "examples/data/quality_small.csv")
+    local n, p = #cols[1], #names - 1
+    lu.assertEquals(n, 1000)
+    local tr, te = mf.data.train_test_split(mf.arange(1, n + 1, "int64"), {test_size = 0.25, seed = 42})
+    tr, te = tr:totable(), te:totable()
+    lu.assertEquals(#te, 250)
+    -- Least squares with an intercept: [1 x] [b w]' = y.
+    local A, b = {}, {}
+    for i = 1, p + 1 do A[i] = {}; for j = 1, p + 1 do A[i][j] = 0 end; b[i] = 0 end
+    for _, r in ipairs(tr) do
+        local x = {1}
+        for j = 1, p do x[j + 1] = cols[j][r] end
+        for i = 1, p + 1 do
+            for j = 1, p + 1 do A[i][j] = A[i][j] + x[i] * x[j] end
+            b[i] = b[i] + x[i] * cols[p + 1][r]
+        end
+    end
+    local w = solve(A, b)
+    local ymean, sse, sst, sae = 0, 0, 0, 0
+    for _, r in ipairs(te) do ymean = ymean + cols[p + 1][r] / #te end
+    for _, r in ipairs(te) do
+        local pred = w[1]
+        for j = 1, p do pred = pred + w[j + 1] * cols[j][r] end
+        local yr = cols[p + 1][r]
+        sse, sst, sae = sse + (yr - pred) ^ 2, sst + (yr - ymean) ^ 2, sae + math.abs(yr - pred)
+    end
+    lu.assertAlmostEquals(ols.r2, 1 - sse / sst, 6e-5)
+    lu.assertAlmostEquals(ols.mae, sae / #te, 6e-5)
+    for j = 1, p do
+        local c = tonumber(out:match("\n" .. names[j] .. " +(%-?[%d.]+)"))
+        lu.assertAlmostEquals(c, w[j + 1], 6e-5, names[j])
+    end
+    -- Noise variance 1: the best R² on these rows is about 1 - 1 / var(y);
+    -- an OLS fit on 750 rows loses little to it.
+    local var_y = sst / #te
+    lu.assertTrue(ols.r2 > 1 - 1.25 / var_y and ols.r2 < 1 - 0.75 / var_y, out)
+    -- Gradient descent and ridge land next to least squares; lasso pays a
+    -- little for its sparsity.
+    lu.assertAlmostEquals(sgd.r2, ols.r2, 0.003)
+    lu.assertAlmostEquals(ridge.r2, ols.r2, 0.003)
+    lu.assertTrue(lasso.r2 < ols.r2 and lasso.r2 > ols.r2 - 0.03, out)
+    lu.assertTrue(sgd.mae < 1.05 * ols.mae and lasso.mae > ols.mae, out)
+    for j = 1, 5 do   -- the SGD coefficients (third column) near the OLS ones
+        local c = tonumber(out:match("\n" .. names[j] .. " +%-?[%d.]+ +(%-?[%d.]+)"))
+        lu.assertTrue(math.abs(c - w[j + 1]) < 0.02 * math.abs(w[j + 1]), names[j] .. "\n" .. out)
+    end
+    for j = 6, 8 do   -- lasso's coefficients of the parameters without effect
+        lu.assertStrContains(out, "\n" .. names[j], names[j])
+        local c = out:match("\n" .. names[j] .. " +%-?[%d.]+ +%-?[%d.]+ +(%-?[%d.]+)")
+        lu.assertEquals(tonumber(c), 0, names[j])
+    end
+    lu.assertStrContains(out, "lasso keeps 5 of 8 parameters: temp, pressure, speed, feed_rate, tool_wear\n"
+                              .. "lasso drops: humidity, ambient_temp, shift_hour\n")
+end
+
+-- The classifier example: the folds of a stratified 5-fold split
+-- (scikit-learn's allocation) and an L2 logistic regression (C = 1, by
+-- Newton's method) on standardized columns are recomputed in plain Lua;
+-- the printed logistic accuracies match them, and the MLP, which can draw
+-- the generator's curved boundary, beats both linear models.
+function TestExamples:test_defect_classifiers()
+    local code, out, err = run("defect_classifiers.lua")
+    lu.assertEquals(code, 0, err)
+    local names, cols = read_numeric_csv(ROOT .. "examples/data/defect_small.csv")
+    local n, p = #cols[1], #names - 1
+    local y = cols[p + 1]
+    local positives = 0
+    for i = 1, n do positives = positives + y[i] end
+    lu.assertStrContains(out, ("defect_small.csv: %d parts, %d measurements, %d defective\n"):format(n, p, positives))
+
+    local res = {}
+    for name, mean, std, folds in out:gmatch("\n(%a[^\n]-%S) +([%d.]+) ± ([%d.]+)   %(folds: ([%d. ]+)%)") do
+        local f = {}
+        for v in folds:gmatch("[%d.]+") do f[#f + 1] = tonumber(v) end
+        res[name] = {mean = tonumber(mean), std = tonumber(std), folds = f}
+    end
+    local logit, svm, mlp = res["logistic regression"], res["linear SVM"], res["MLP 32-16-1"]
+    lu.assertNotNil(logit, out); lu.assertNotNil(svm, out); lu.assertNotNil(mlp, out)
+    for _, r in pairs(res) do   -- mean ± population std of the printed folds
+        lu.assertEquals(#r.folds, 5)
+        local m, v = 0, 0
+        for _, s in ipairs(r.folds) do m = m + s / 5 end
+        for _, s in ipairs(r.folds) do v = v + (s - m) ^ 2 / 5 end
+        lu.assertAlmostEquals(r.mean, m, 0.0011)
+        lu.assertAlmostEquals(r.std, math.sqrt(v), 0.0011)
+    end
+
+    -- Stratified folds: the rows sorted by class (classes in order of first
+    -- appearance) are dealt to folds 1..5 in turn; that fixes how many rows
+    -- of each class each fold gets, and they are taken in row order.
+    local first, order = {}, {}
+    for i = 1, n do if not first[y[i]] then first[y[i]] = true; order[#order + 1] = y[i] end end
+    local fold_of, k, before = {}, 0, 0   -- before: rows of the earlier classes
+    for _, cls in ipairs(order) do
+        local count = {0, 0, 0, 0, 0}
+        local rows = {}
+        for i = 1, n do if y[i] == cls then rows[#rows + 1] = i end end
+        for pos = before, before + #rows - 1 do count[pos % 5 + 1] = count[pos % 5 + 1] + 1 end
+        local f, used = 1, 0
+        for _, i in ipairs(rows) do
+            while used == count[f] do f, used = f + 1, 0 end
+            fold_of[i], used = f, used + 1
+        end
+        k, before = k + 1, before + #rows
+    end
+    lu.assertEquals(k, 2)
+
+    -- L2 logistic regression, scikit-learn's objective C·Σ loss + ½‖w‖²
+    -- (intercept free), by Newton's method, on each fold.
+    local function fit_predict(test_fold)
+        local train, test = {}, {}
+        for i = 1, n do if fold_of[i] == test_fold then test[#test + 1] = i else train[#train + 1] = i end end
+        local mu, sd = {}, {}
+        for j = 1, p do
+            local s, ss = 0, 0
+            for _, i in ipairs(train) do s = s + cols[j][i] end
+            mu[j] = s / #train
+            for _, i in ipairs(train) do ss = ss + (cols[j][i] - mu[j]) ^ 2 end
+            sd[j] = math.sqrt(ss / #train)
+        end
+        local function row(i)
+            local x = {1}
+            for j = 1, p do x[j + 1] = (cols[j][i] - mu[j]) / sd[j] end
+            return x
+        end
+        local w = {}
+        for j = 1, p + 1 do w[j] = 0 end
+        for _ = 1, 25 do
+            local g, H = {}, {}
+            for a = 1, p + 1 do
+                g[a] = a > 1 and w[a] or 0
+                H[a] = {}
+                for c = 1, p + 1 do H[a][c] = (a == c and a > 1) and 1 or 0 end
+            end
+            for _, i in ipairs(train) do
+                local x = row(i)
+                local z = 0
+                for j = 1, p + 1 do z = z + w[j] * x[j] end
+                local pr = 1 / (1 + math.exp(-z))
+                for a = 1, p + 1 do
+                    g[a] = g[a] + (pr - y[i]) * x[a]
+                    for c = 1, p + 1 do H[a][c] = H[a][c] + pr * (1 - pr) * x[a] * x[c] end
+                end
+            end
+            local step = solve(H, g)
+            for j = 1, p + 1 do w[j] = w[j] - step[j] end
+        end
+        local right = 0
+        for _, i in ipairs(test) do
+            local x, z = row(i), 0
+            for j = 1, p + 1 do z = z + w[j] * x[j] end
+            if (z > 0 and 1 or 0) == y[i] then right = right + 1 end
+        end
+        return right / #test
+    end
+    local mean = 0
+    for f = 1, 5 do
+        local acc = fit_predict(f)
+        lu.assertAlmostEquals(logit.folds[f], acc, 0.0051, "fold " .. f)   -- one row at most
+        mean = mean + acc / 5
+    end
+    lu.assertAlmostEquals(logit.mean, mean, 0.003)
+
+    -- Sensible ranges: the linear models agree with each other and are far
+    -- from perfect; the MLP follows the curved boundary.
+    lu.assertTrue(logit.mean > 0.7 and logit.mean < 0.86, out)
+    lu.assertAlmostEquals(svm.mean, logit.mean, 0.03)
+    lu.assertTrue(mlp.mean > logit.mean + 0.08 and mlp.mean < 1, out)
+end
+
 os.exit(lu.LuaUnit.run(), true)
