@@ -18,6 +18,7 @@
 #include "mf_linalg.h"
 #include "mf_linear.h"
 #include "mf_math.h"
+#include "mf_neighbors.h"
 #include "mf_op.h"
 #include "mf_optim.h"
 #include "mf_plan.h"

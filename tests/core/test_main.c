@@ -16,6 +16,7 @@ extern const ctest_case ctest_clean[];
 extern const ctest_case ctest_feat[];
 extern const ctest_case ctest_classify[];
 extern const ctest_case ctest_linear[];
+extern const ctest_case ctest_neighbors[];
 
 static const struct {
     const char *name;
@@ -38,6 +39,7 @@ static const struct {
     {"feat", ctest_feat},
     {"classify", ctest_classify},
     {"linear", ctest_linear},
+    {"neighbors", ctest_neighbors},
 };
 
 int main(int argc, char **argv)
