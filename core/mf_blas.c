@@ -212,6 +212,95 @@ mf_status mf_blas_potrf(mf_dtype dt, char uplo, int64_t n, void *a, int64_t lda,
     return MF_OK;
 }
 
+void mf_blas_syrk_tn(mf_dtype dt, int64_t n, int64_t k, double alpha, const void *a, int64_t lda,
+                     double beta, void *c, int64_t ldc)
+{
+    if (dt == MF_FLOAT32)
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)n, (int)k, (float)alpha, a,
+                    (int)lda, (float)beta, c, (int)ldc);
+    else
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)n, (int)k, alpha, a, (int)lda,
+                    beta, c, (int)ldc);
+}
+
+double mf_blas_nrm2(mf_dtype dt, int64_t n, const void *x, int64_t incx)
+{
+    if (dt == MF_FLOAT32) return cblas_snrm2((int)n, x, (int)incx);
+    return cblas_dnrm2((int)n, x, (int)incx);
+}
+
+mf_status mf_blas_pocon(mf_dtype dt, char uplo, int64_t n, const void *a, int64_t lda,
+                        double anorm, double *rcond, int *info)
+{
+    size_t esz = mf_dtype_size(dt);
+    void *work = work_alloc((size_t)(3 * (n > 1 ? n : 1)), esz);
+    int *iwork = mf_malloc((size_t)(n > 1 ? n : 1) * sizeof(int));
+    if (!work || !iwork) {
+        mf_free(work);
+        mf_free(iwork);
+        return MF_ENOMEM;
+    }
+    if (dt == MF_FLOAT32) {
+        float rc = 0;
+        *info = LAPACKE_spocon_work(COL, uplo, (int)n, a, ld(lda), (float)anorm, &rc, work, iwork);
+        *rcond = rc;
+    } else {
+        *info = LAPACKE_dpocon_work(COL, uplo, (int)n, a, ld(lda), anorm, rcond, work, iwork);
+    }
+    mf_free(work);
+    mf_free(iwork);
+    return MF_OK;
+}
+
+mf_status mf_blas_potrs(mf_dtype dt, char uplo, int64_t n, int64_t nrhs, const void *a,
+                        int64_t lda, void *b, int64_t ldb, int *info)
+{
+    if (dt == MF_FLOAT32)
+        *info = LAPACKE_spotrs_work(COL, uplo, (int)n, (int)nrhs, a, ld(lda), b, ld(ldb));
+    else
+        *info = LAPACKE_dpotrs_work(COL, uplo, (int)n, (int)nrhs, a, ld(lda), b, ld(ldb));
+    return MF_OK;
+}
+
+mf_status mf_blas_ormqr(mf_dtype dt, char side, char trans, int64_t m, int64_t n, int64_t k,
+                        const void *a, int64_t lda, const void *tau, void *c, int64_t ldc,
+                        int *info)
+{
+    double q = 0;
+    if (dt == MF_FLOAT32) {
+        float w = 0;
+        LAPACKE_sormqr_work(COL, side, trans, (int)m, (int)n, (int)k, a, ld(lda), tau, c, ld(ldc),
+                            &w, -1);
+        q = w;
+    } else {
+        LAPACKE_dormqr_work(COL, side, trans, (int)m, (int)n, (int)k, a, ld(lda), tau, c, ld(ldc),
+                            &q, -1);
+    }
+    size_t lw = work_size(q, n > 1 ? n : 1);
+    void *work = work_alloc(lw, mf_dtype_size(dt));
+    if (!work) return MF_ENOMEM;
+    if (dt == MF_FLOAT32)
+        *info = LAPACKE_sormqr_work(COL, side, trans, (int)m, (int)n, (int)k, a, ld(lda), tau, c,
+                                    ld(ldc), work, (int)lw);
+    else
+        *info = LAPACKE_dormqr_work(COL, side, trans, (int)m, (int)n, (int)k, a, ld(lda), tau, c,
+                                    ld(ldc), work, (int)lw);
+    mf_free(work);
+    return MF_OK;
+}
+
+mf_status mf_blas_trtrs(mf_dtype dt, char uplo, char trans, char diag, int64_t n, int64_t nrhs,
+                        const void *a, int64_t lda, void *b, int64_t ldb, int *info)
+{
+    if (dt == MF_FLOAT32)
+        *info = LAPACKE_strtrs_work(COL, uplo, trans, diag, (int)n, (int)nrhs, a, ld(lda), b,
+                                    ld(ldb));
+    else
+        *info = LAPACKE_dtrtrs_work(COL, uplo, trans, diag, (int)n, (int)nrhs, a, ld(lda), b,
+                                    ld(ldb));
+    return MF_OK;
+}
+
 mf_status mf_blas_geqrf(mf_dtype dt, int64_t m, int64_t n, void *a, int64_t lda, void *tau,
                         int *info)
 {

@@ -61,6 +61,26 @@ mf_status mf_blas_getri(mf_dtype dt, int64_t n, void *a, int64_t lda, const int 
 /* Cholesky factor in place: uplo 'L' (A = L L^T) or 'U' (A = U^T U); only that
  * triangle is read and written. */
 mf_status mf_blas_potrf(mf_dtype dt, char uplo, int64_t n, void *a, int64_t lda, int *info);
+/* Row-major c (n x n, upper triangle) = alpha a^T a + beta c, a row-major
+ * (k x n): the Gram matrix of a block of rows. */
+void mf_blas_syrk_tn(mf_dtype dt, int64_t n, int64_t k, double alpha, const void *a, int64_t lda,
+                     double beta, void *c, int64_t ldc);
+/* Euclidean norm of n entries of x, stride incx. */
+double mf_blas_nrm2(mf_dtype dt, int64_t n, const void *x, int64_t incx);
+/* Reciprocal condition number (1-norm) of a from its Cholesky factor (potrf
+ * with the same uplo); anorm is the 1-norm of the original matrix. */
+mf_status mf_blas_pocon(mf_dtype dt, char uplo, int64_t n, const void *a, int64_t lda,
+                        double anorm, double *rcond, int *info);
+/* Solves A X = B with A's Cholesky factor; b (n x nrhs) is overwritten. */
+mf_status mf_blas_potrs(mf_dtype dt, char uplo, int64_t n, int64_t nrhs, const void *a,
+                        int64_t lda, void *b, int64_t ldb, int *info);
+/* c = op(Q) c (side 'L') with Q from geqrf's a and tau (k reflectors). */
+mf_status mf_blas_ormqr(mf_dtype dt, char side, char trans, int64_t m, int64_t n, int64_t k,
+                        const void *a, int64_t lda, const void *tau, void *c, int64_t ldc,
+                        int *info);
+/* Solves a triangular system op(A) X = B; b is overwritten. */
+mf_status mf_blas_trtrs(mf_dtype dt, char uplo, char trans, char diag, int64_t n, int64_t nrhs,
+                        const void *a, int64_t lda, void *b, int64_t ldb, int *info);
 /* QR: Householder factors of the m x n matrix a in place (R on and above the
  * diagonal), tau[min(m, n)]. */
 mf_status mf_blas_geqrf(mf_dtype dt, int64_t m, int64_t n, void *a, int64_t lda, void *tau,

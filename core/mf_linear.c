@@ -8,9 +8,7 @@
  * no wrapper for them); the rest goes through mf_blas.h. */
 #include "mf_linear.h"
 
-#include <cblas.h>
 #include <float.h>
-#include <lapacke.h>
 #include <math.h>
 #include <string.h>
 
@@ -210,8 +208,7 @@ static mf_status gram_pass(const mf_tensor *X, const mf_tensor *Y, int64_t n, in
                 g->yy[j] += q[2 * p + k + j];
             }
         }
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)p, (int)m, 1.0, xb, (int)p, 1.0,
-                    g->G, (int)p);
+        mf_blas_syrk_tn(MF_FLOAT64, p, m, 1.0, xb, p, 1.0, g->G, p);
         mf_blas_gemm(MF_FLOAT64, 1, 0, p, k, m, 1.0, xb, p, yb, k, 1.0, g->B, k);
     }
     mf_free(xb);
@@ -306,25 +303,18 @@ static int solve_cholesky(const gram *g, double alpha, int check, double *W, dou
     *st = mf_blas_potrf(MF_FLOAT64, 'L', p, S, p, &info);
     if (*st) return 0;
     if (info != 0) return 0;
-    double *cw = mf_malloc((size_t)(3 * p) * sizeof(double));
-    int *iw = mf_malloc((size_t)p * sizeof(int));
-    if (!cw || !iw) {
-        mf_free(cw);
-        mf_free(iw);
+    if (mf_blas_pocon(MF_FLOAT64, 'L', p, S, p, anorm, rcond, &info) != MF_OK) {
         *st = mf_error_set(MF_ENOMEM, 0, "not enough memory for a condition estimate");
         return 0;
     }
-    info = LAPACKE_dpocon_work(LAPACK_COL_MAJOR, 'L', (int)p, S, (int)p, anorm, rcond, cw, iw);
-    mf_free(cw);
-    mf_free(iw);
     if (info != 0) *rcond = 0;
     /* auto: leave when the normal equations would lose accuracy; an explicit
      * "cholesky" only when XᵀX is numerically singular */
     if (!(*rcond >= (check ? 1e-7 : DBL_EPSILON * (double)p))) return 0;
     for (int64_t j = 0; j < p; j++)
         for (int64_t l = 0; l < k; l++) Bt[l * p + j] = g->B[j * k + l] * d[j];
-    info = LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', (int)p, (int)k, S, (int)p, Bt, (int)p);
-    if (info != 0) return 0;
+    *st = mf_blas_potrs(MF_FLOAT64, 'L', p, k, S, p, Bt, p, &info);
+    if (*st || info != 0) return 0;
     for (int64_t j = 0; j < p; j++)
         for (int64_t l = 0; l < k; l++) W[j * k + l] = Bt[l * p + j] * d[j];
     return 1;
@@ -347,7 +337,7 @@ static int solve_qr(const mf_tensor *X, const mf_tensor *Y, const gram *g, doubl
         *st = mf_error_set(MF_ENOMEM, 0, "not enough memory for QR");
         goto done;
     }
-    for (int64_t j = 0; j < p; j++) cn[j] = cblas_dnrm2((int)n, A + j * n, 1);
+    for (int64_t j = 0; j < p; j++) cn[j] = mf_blas_nrm2(MF_FLOAT64, n, A + j * n, 1);
     int info = 0;
     *st = mf_blas_geqrf(MF_FLOAT64, n, p, A, n, tau, &info);
     if (*st || info) goto done;
@@ -355,22 +345,13 @@ static int solve_qr(const mf_tensor *X, const mf_tensor *Y, const gram *g, doubl
     for (int64_t j = 0; j < p; j++)
         if (!(fabs(A[j * n + j]) > tol * cn[j])) goto done;
     {
-        double q = 0;
-        info = LAPACKE_dormqr_work(LAPACK_COL_MAJOR, 'L', 'T', (int)n, (int)k, (int)p, A, (int)n,
-                                   tau, Bm, (int)n, &q, -1);
-        int64_t lw = info == 0 ? (int64_t)q + 1 : 1;
-        double *work = mf_malloc((size_t)lw * sizeof(double));
-        if (!work) {
+        if (mf_blas_ormqr(MF_FLOAT64, 'L', 'T', n, k, p, A, n, tau, Bm, n, &info) != MF_OK) {
             *st = mf_error_set(MF_ENOMEM, 0, "not enough memory for QR");
             goto done;
         }
-        info = LAPACKE_dormqr_work(LAPACK_COL_MAJOR, 'L', 'T', (int)n, (int)k, (int)p, A, (int)n,
-                                   tau, Bm, (int)n, work, (int)lw);
-        mf_free(work);
         if (info) goto done;
-        info = LAPACKE_dtrtrs_work(LAPACK_COL_MAJOR, 'U', 'N', 'N', (int)p, (int)k, A, (int)n, Bm,
-                                   (int)n);
-        if (info) goto done;
+        *st = mf_blas_trtrs(MF_FLOAT64, 'U', 'N', 'N', p, k, A, n, Bm, n, &info);
+        if (*st || info) goto done;
         for (int64_t j = 0; j < p; j++)
             for (int64_t l = 0; l < k; l++) W[j * k + l] = Bm[l * n + j];
         ok = 1;
