@@ -1170,6 +1170,22 @@ local function check_path(path, fname)
     end
 end
 
+-- The first lines of an SVG image W x H on white, with a centered title at
+-- baseline y (none when title is nil); the caller closes it with svg_close.
+local function svg_open(W, H, title, title_y)
+    local out = {
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        ('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d">'):format(W, H, W, H),
+        ('<rect width="%d" height="%d" fill="white"/>'):format(W, H),
+        '<g font-family="sans-serif" font-size="11">',
+    }
+    if title then
+        out[#out + 1] = ('<text x="%d" y="%d" font-size="16" text-anchor="middle">%s</text>')
+            :format(W // 2, title_y, esc(title))
+    end
+    return out
+end
+
 --- plot_confusion_matrix(cm, path [, {labels, title}]): the matrix as an
 -- SVG heat map with the counts written in the cells. Returns path.
 function M.plot_confusion_matrix(cm, path, opts)
@@ -1191,15 +1207,7 @@ function M.plot_confusion_matrix(cm, path, opts)
     local cell = math.max(24, math.min(60, 480 // K))
     local left, top = 110, (opts.title and 60 or 36)
     local W, H = left + K * cell + 30, top + K * cell + 70
-    local out = {
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        ('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d">'):format(W, H, W, H),
-        ('<rect width="%d" height="%d" fill="white"/>'):format(W, H),
-        '<g font-family="sans-serif" font-size="11">',
-    }
-    if opts.title then
-        out[#out + 1] = ('<text x="%d" y="22" font-size="16" text-anchor="middle">%s</text>'):format(W // 2, esc(opts.title))
-    end
+    local out = svg_open(W, H, opts.title, 22)
     local function name(i) return labels and label_text(labels[i]) or tostring(i) end
     for i = 1, K do
         for j = 1, K do
@@ -1250,15 +1258,7 @@ function M.plot_roc_curve(fpr, tpr, path, opts)
     local x0, x1, y0, y1 = 64, W - 24, top + 10, H - 50
     local function X(v) return x0 + v * (x1 - x0) end
     local function Y(v) return y1 - v * (y1 - y0) end
-    local out = {
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        ('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d">'):format(W, H, W, H),
-        ('<rect width="%d" height="%d" fill="white"/>'):format(W, H),
-        '<g font-family="sans-serif" font-size="11">',
-    }
-    if opts.title then
-        out[#out + 1] = ('<text x="%d" y="24" font-size="16" text-anchor="middle">%s</text>'):format(W // 2, esc(opts.title))
-    end
+    local out = svg_open(W, H, opts.title, 24)
     for k = 0, 5 do
         local v = k / 5
         out[#out + 1] = ('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#e5e5e5"/>'):format(x0, Y(v), x1, Y(v))

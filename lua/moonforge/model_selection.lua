@@ -204,17 +204,12 @@ local function fmt_opts(self, keys)
     return ("%s(%s)"):format(getmetatable(self).__name:gsub("^.*%.", ""), table.concat(parts, ", "))
 end
 
----------------------------------------------------------------- KFold
-local KFold = new_class("moonforge.KFold")
-KFold.__tostring = function(self) return fmt_opts(self, {"n_splits", "shuffle", "seed"}) end
-
---- KFold{n_splits = 5, shuffle = false, seed}: consecutive folds (of the
--- rows shuffled when shuffle = true); the first n % n_splits folds hold one
--- row more.
-function M.KFold(opts)
-    local fname = "KFold"
+-- The options {n_splits = 5, shuffle = false, seed} of KFold and
+-- StratifiedKFold, checked, into a new object of class cls (called as a tail
+-- call, so that error levels point at the caller of the constructor).
+local function new_kfold(cls, fname, opts)
     opts = check_options(opts, fname, 1, {"n_splits", "shuffle", "seed"})
-    local self = setmetatable({}, KFold)
+    local self = setmetatable({}, cls)
     self.n_splits = check_n_splits(opts.n_splits, 5, fname)
     self.shuffle = check_bool(opts.shuffle, false, "shuffle", fname, 1)
     self.seed = check_seed(opts.seed, fname, 1)
@@ -223,6 +218,15 @@ function M.KFold(opts)
     end
     return self
 end
+
+---------------------------------------------------------------- KFold
+local KFold = new_class("moonforge.KFold")
+KFold.__tostring = function(self) return fmt_opts(self, {"n_splits", "shuffle", "seed"}) end
+
+--- KFold{n_splits = 5, shuffle = false, seed}: consecutive folds (of the
+-- rows shuffled when shuffle = true); the first n % n_splits folds hold one
+-- row more.
+function M.KFold(opts) return new_kfold(KFold, "KFold", opts) end
 
 -- The fold sizes of n rows in k folds: the first n % k hold one more.
 local function fold_sizes(n, k)
@@ -256,18 +260,7 @@ StratifiedKFold.__tostring = function(self) return fmt_opts(self, {"n_splits", "
 --- StratifiedKFold{n_splits = 5, shuffle = false, seed}: folds that keep each
 -- class's proportion (scikit-learn's allocation: the rows sorted by class are
 -- dealt to the folds in turn, so each class is spread as evenly as possible).
-function M.StratifiedKFold(opts)
-    local fname = "StratifiedKFold"
-    opts = check_options(opts, fname, 1, {"n_splits", "shuffle", "seed"})
-    local self = setmetatable({}, StratifiedKFold)
-    self.n_splits = check_n_splits(opts.n_splits, 5, fname)
-    self.shuffle = check_bool(opts.shuffle, false, "shuffle", fname, 1)
-    self.seed = check_seed(opts.seed, fname, 1)
-    if self.seed ~= nil and not self.shuffle then
-        argerror(1, fname, "option 'seed' has no effect when shuffle is false: drop it or set shuffle = true")
-    end
-    return self
-end
+function M.StratifiedKFold(opts) return new_kfold(StratifiedKFold, "StratifiedKFold", opts) end
 
 function StratifiedKFold:split(X, y)
     check_self(self, StratifiedKFold, "split")
