@@ -1783,18 +1783,11 @@ static mf_status finish_col(mf_csv_reader *r, int64_t k, mf_csv_column *out, int
     }
     default: { /* ST_STR */
         out->n_missing = c->n_missing;
-        if (c->forced == MF_CSV_STRING || (chunked && r->first_chunk_done)) {
+        /* forced or fixed by the first chunk: strings; else typed from the levels */
+        if (c->forced == MF_CSV_STRING || (chunked && r->first_chunk_done))
             out->type = MF_CSV_STRING;
-            if (chunked) {
-                if ((st = mf_tensor_new(&out->data, MF_INT64, 1, (int64_t[]){n}))) return st;
-                if (n) memcpy(mf_tensor_data(out->data), mf_tensor_data(c->vals), (size_t)n * 8);
-                c->n_missing = 0;
-            } else if ((st = finish_vals(c, n, MF_INT64, &out->data))) {
-                return st;
-            }
-            return take_levels(c, out, chunked);
-        }
-        if ((st = classify_levels(r, c, n, out))) return st;
+        else if ((st = classify_levels(r, c, n, out)))
+            return st;
         if (out->type == MF_CSV_STRING) {
             if (chunked) {
                 if ((st = mf_tensor_new(&out->data, MF_INT64, 1, (int64_t[]){n}))) return st;
