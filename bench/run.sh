@@ -91,6 +91,7 @@ fi
 [ "$MODE" = full ] && note "W7 read, W0: moonforge read_csv (bench/csv.lua)" && "$EXE" bench/csv.lua --data bench/data
 [ "$MODE" = full ] && note "W4 OLS: moonforge LinearRegression (bench/ols.lua)" && "$EXE" bench/ols.lua bench/data
 [ "$MODE" = full ] && note "W5, W6: moonforge LogisticRegression, LinearSVC (bench/classify.lua)" && "$EXE" bench/classify.lua bench/data
+[ "$MODE" = full ] && note "SVC (no workload; peer: bench/svm_peer.py): moonforge SVC (bench/svm.lua)" && "$EXE" bench/svm.lua bench/data
 note "W2, W3 MLP training: moonforge (model:fit on the C fast path)"
 "$EXE" bench/train.lua $arg --cache "$OUT"
 if [ "$MODE" = full ]; then

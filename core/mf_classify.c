@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "mf_blas.h"
+#include "mf_sgd_impl.h"
 #include "mf_thread.h"
 
 #define BLOCK 2048
@@ -561,17 +562,37 @@ static double sgd_dloss(mf_classify_sgd_loss l, double p, double y)
     }
 }
 
-/* One binary problem (ys ±1): w (d) and *b. */
-static int64_t sgd_one(const double *X, int64_t n, int64_t d, const double *ys, const double *sw,
-                       const mf_classify_sgd_opts *o, uint64_t seed, double *w, double *b, int64_t *order,
-                       int *conv)
+static mf_linear_sgd_schedule sgd_schedule(mf_classify_sgd_rate r)
 {
-    double wscale = 1.0, icpt = 0, alpha = o->alpha;
+    switch (r) {
+    case MF_CLS_SGD_CONSTANT: return MF_LINEAR_SGD_CONSTANT;
+    case MF_CLS_SGD_INVSCALING: return MF_LINEAR_SGD_INVSCALING;
+    case MF_CLS_SGD_ADAPTIVE: return MF_LINEAR_SGD_ADAPTIVE;
+    default: return MF_LINEAR_SGD_OPTIMAL;
+    }
+}
+
+#define SGD_MAX_DLOSS 1e12
+
+/* One binary problem (ys ±1): w (d) and *b; q (d) is the cumulative L1
+ * penalty's work space. The weights are w * wscale (scikit-learn's
+ * WeightVector: the L2 shrink is one multiplication). */
+static int64_t sgd_one(const double *X, int64_t n, int64_t d, const double *ys, const double *sw,
+                       const unsigned char *val, const mf_classify_sgd_opts *o, uint64_t seed, double *w,
+                       double *q, double *b, int64_t *order, int *conv)
+{
+    double wscale = 1.0, icpt = 0, alpha = o->alpha, u = 0;
+    mf_linear_sgd_schedule sched = sgd_schedule(o->learning_rate);
+    double l1r = o->penalize ? o->l1_ratio : 0;
+    int shrink = o->penalize && l1r < 1, l1 = o->penalize && l1r > 0;
     memset(w, 0, (size_t)d * sizeof(double));
+    memset(q, 0, (size_t)d * sizeof(double));
     for (int64_t i = 0; i < n; i++) order[i] = i;
-    double typw = sqrt(1.0 / sqrt(alpha));
-    double eta0 = typw / fmax(1.0, sgd_dloss(o->loss, -typw, 1.0));
-    double t0 = 1.0 / (eta0 * alpha), t = 1.0;
+    double optimal_init = 0, eta = o->eta0, t = 1.0;
+    if (sched == MF_LINEAR_SGD_OPTIMAL) {
+        double typw = mf_sgd_typw(alpha);
+        optimal_init = mf_sgd_optimal_init(alpha, typw, sgd_dloss(o->loss, -typw, 1.0));
+    }
     double best = INFINITY;
     int64_t noimp = 0, ep = 0;
     uint64_t st = seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
@@ -588,13 +609,17 @@ static int64_t sgd_one(const double *X, int64_t n, int64_t d, const double *ys, 
         double sumloss = 0;
         for (int64_t s = 0; s < n; s++) {
             int64_t i = order[s];
+            if (val && val[i]) continue;
             const double *x = X + i * d;
             double p = wscale * dot(w, x, d) + icpt;
-            double eta = 1.0 / (alpha * (t0 + t - 1));
+            eta = mf_sgd_eta(sched, eta, o->eta0, o->power_t, alpha, optimal_init, t);
             sumloss += sgd_loss(o->loss, p, ys[i]);
-            double upd = -eta * sgd_dloss(o->loss, p, ys[i]) * (sw ? sw[i] : 1.0);
-            if (o->penalize) {
-                wscale *= fmax(0.0, 1.0 - eta * alpha);
+            double dl = sgd_dloss(o->loss, p, ys[i]);
+            if (dl < -SGD_MAX_DLOSS) dl = -SGD_MAX_DLOSS;
+            if (dl > SGD_MAX_DLOSS) dl = SGD_MAX_DLOSS;
+            double upd = -eta * dl * (sw ? sw[i] : 1.0);
+            if (shrink) {
+                wscale *= fmax(0.0, 1.0 - (1.0 - l1r) * eta * alpha);
                 if (wscale < 1e-9) {
                     for (int64_t j = 0; j < d; j++) w[j] *= wscale;
                     wscale = 1.0;
@@ -604,18 +629,37 @@ static int64_t sgd_one(const double *X, int64_t n, int64_t d, const double *ys, 
                 axpy(w, upd / wscale, x, d);
                 if (o->fit_intercept) icpt += upd;
             }
+            if (l1) {
+                u += l1r * eta * alpha;
+                mf_sgd_l1_penalty(w, q, d, u, wscale);
+            }
             t += 1;
         }
         ep++;
-        if (o->tol >= 0 && sumloss > best - o->tol * (double)n) noimp++;
-        else noimp = 0;
-        if (sumloss < best) best = sumloss;
-        if (noimp >= o->n_iter_no_change) {
+        if (!isfinite(sumloss) || !isfinite(icpt)) {
+            *conv = -1;
+            break;
+        }
+        int stop;
+        if (val) { /* early stopping: the accuracy on the held-out rows must rise */
+            int64_t right = 0, nv = 0;
+            for (int64_t i = 0; i < n; i++)
+                if (val[i]) {
+                    double p = wscale * dot(w, X + i * d, d) + icpt;
+                    right += (p > 0 ? 1.0 : -1.0) == ys[i];
+                    nv++;
+                }
+            stop = mf_sgd_epoch_end(-(double)right / (double)nv, o->tol, 1, o->n_iter_no_change, sched, &best,
+                                    &noimp, &eta);
+        } else {
+            stop = mf_sgd_epoch_end(sumloss, o->tol, n, o->n_iter_no_change, sched, &best, &noimp, &eta);
+        }
+        if (stop) {
             *conv = 1;
             break;
         }
     }
-    if (o->tol < 0) *conv = 1;
+    if (o->tol < 0 && *conv == 0) *conv = 1;
     for (int64_t j = 0; j < d; j++) w[j] *= wscale;
     *b = icpt;
     return ep;
@@ -629,20 +673,42 @@ mf_status mf_classify_sgd_fit(const mf_tensor *X, const mf_tensor *y, int64_t K,
     mf_classify_opts chk = {.C = 1, .max_iter = o ? o->max_iter : 0, .tol = 1};
     mf_status st = check_fit_args("SGDClassifier", X, y, K, sw, &chk);
     if (st) return st;
-    if (!(o->alpha > 0) || isinf(o->alpha))
-        return mf_error_set(MF_EINVAL, 5, "SGDClassifier: alpha must be a finite number > 0");
+    if (o->learning_rate < MF_CLS_SGD_OPTIMAL || o->learning_rate > MF_CLS_SGD_ADAPTIVE)
+        return mf_error_set(MF_EINVAL, 5, "SGDClassifier: unknown learning rate schedule %d", (int)o->learning_rate);
+    if (o->learning_rate == MF_CLS_SGD_OPTIMAL ? !(o->alpha > 0) || isinf(o->alpha)
+                                               : !(o->alpha >= 0) || isinf(o->alpha))
+        return mf_error_set(MF_EINVAL, 5, "SGDClassifier: alpha must be a finite number %s",
+                            o->learning_rate == MF_CLS_SGD_OPTIMAL ? "> 0 with the optimal learning rate" : ">= 0");
+    if (o->learning_rate != MF_CLS_SGD_OPTIMAL && (!(o->eta0 > 0) || isinf(o->eta0)))
+        return mf_error_set(MF_EINVAL, 5, "SGDClassifier: eta0 must be a finite number > 0 with this learning rate");
+    if (o->learning_rate == MF_CLS_SGD_INVSCALING && !isfinite(o->power_t))
+        return mf_error_set(MF_EINVAL, 5, "SGDClassifier: power_t must be a finite number");
+    if (o->penalize && !(o->l1_ratio >= 0 && o->l1_ratio <= 1))
+        return mf_error_set(MF_EINVAL, 5, "SGDClassifier: l1_ratio must be in [0, 1]");
     if (o->n_iter_no_change < 1)
         return mf_error_set(MF_EINVAL, 5, "SGDClassifier: n_iter_no_change must be >= 1");
     int64_t n = X->shape[0], d = X->shape[1], Kc = K == 2 ? 1 : K;
+    const unsigned char *val = NULL;
+    if (o->validation) {
+        const mf_tensor *v = o->validation;
+        if (v->dtype != MF_BOOL || v->ndim != 1 || v->shape[0] != n || !mf_tensor_is_contiguous(v))
+            return mf_error_set(MF_EINVAL, 5, "SGDClassifier: the validation mask must be a contiguous bool [%lld]",
+                                (long long)n);
+        val = mf_tensor_data(v);
+        int64_t nv = 0;
+        for (int64_t i = 0; i < n; i++) nv += val[i] != 0;
+        if (nv == 0 || nv == n)
+            return mf_error_set(MF_EINVAL, 5, "SGDClassifier: the validation mask must hold out some rows, not all");
+    }
     const int64_t *code = mf_tensor_data(y);
-    double *work = mf_malloc((size_t)(n + d + 1) * sizeof(double));
+    double *work = mf_malloc((size_t)(n + 2 * d + 1) * sizeof(double));
     int64_t *order = mf_malloc((size_t)n * sizeof(int64_t));
     if (!work || !order) {
         mf_free(work);
         mf_free(order);
         return mf_error_set(MF_ENOMEM, 0, "SGDClassifier: out of memory");
     }
-    double *ys = work, *w = work + n;
+    double *ys = work, *w = work + n, *q = work + n + d;
     if (!(st = new_out(coef, intercept, Kc, d))) {
         info->n_iter = 0;
         info->n_eval = 0;
@@ -653,12 +719,23 @@ mf_status mf_classify_sgd_fit(const mf_tensor *X, const mf_tensor *y, int64_t K,
             for (int64_t i = 0; i < n; i++) ys[i] = code[i] == pos ? 1.0 : -1.0;
             int conv;
             double b;
-            int64_t ep = sgd_one(mf_tensor_data(X), n, d, ys, sw ? mf_tensor_data(sw) : NULL, o,
-                                 o->seed + (uint64_t)k, w, &b, order, &conv);
+            int64_t ep = sgd_one(mf_tensor_data(X), n, d, ys, sw ? mf_tensor_data(sw) : NULL, val, o,
+                                 o->seed + (uint64_t)k, w, q, &b, order, &conv);
+            if (conv < 0) {
+                st = mf_error_set(MF_EINVAL, 5,
+                                  "SGDClassifier: diverged (non-finite loss in epoch %lld): lower eta0 or "
+                                  "standardize X", (long long)ep);
+                break;
+            }
             if (ep > info->n_iter) info->n_iter = ep;
             if (!conv) info->converged = 0;
             memcpy((double *)mf_tensor_data(*coef) + k * d, w, (size_t)d * sizeof(double));
             ((double *)mf_tensor_data(*intercept))[k] = b;
+        }
+        if (st) {
+            mf_tensor_release(*coef);
+            mf_tensor_release(*intercept);
+            *coef = *intercept = NULL;
         }
     }
     mf_free(work);

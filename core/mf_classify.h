@@ -57,25 +57,42 @@ mf_status mf_classify_svc_fit(const mf_tensor *X, const mf_tensor *y, int64_t K,
 
 typedef enum mf_classify_sgd_loss { MF_CLS_SGD_HINGE = 0, MF_CLS_SGD_LOG, MF_CLS_SGD_MODIFIED_HUBER } mf_classify_sgd_loss;
 
+/* The learning-rate schedules (scikit-learn's learning_rate). */
+typedef enum mf_classify_sgd_rate {
+    MF_CLS_SGD_OPTIMAL = 0, /* 1 / (alpha (t0 + t - 1)) */
+    MF_CLS_SGD_CONSTANT,    /* eta0 */
+    MF_CLS_SGD_INVSCALING,  /* eta0 / t^power_t */
+    MF_CLS_SGD_ADAPTIVE     /* eta0, divided by 5 at each stall (see below) */
+} mf_classify_sgd_rate;
+
 typedef struct mf_classify_sgd_opts {
     mf_classify_sgd_loss loss;
-    double alpha;             /* > 0: L2 strength, and the "optimal" learning rate's scale */
+    double alpha;             /* >= 0 (> 0 for the optimal rate): penalty strength */
     int penalize;             /* 0: no penalty */
+    double l1_ratio;          /* with penalize, in [0, 1]: 0 L2 (zero-initialized default), 1 L1, between elastic net */
+    mf_classify_sgd_rate learning_rate;
+    double eta0, power_t;     /* eta0 > 0 unless the rate is optimal */
     int fit_intercept;
     int64_t max_iter;         /* epochs */
     double tol;               /* < 0: no early stop */
     int64_t n_iter_no_change;
     int shuffle;
     uint64_t seed;
+    const mf_tensor *validation; /* NULL, or bool [n]: the rows held out for early stopping */
 } mf_classify_sgd_opts;
 
-/* Plain SGD as scikit-learn's SGDClassifier (one-vs-rest for K > 2), with
- * its "optimal" learning rate eta = 1 / (alpha (t0 + t - 1)): per row, the
- * weights shrink by (1 - eta alpha) and move by -eta w_i dloss/dz. After
- * each epoch the summed loss must drop by tol · n at least once every
- * n_iter_no_change epochs, else the fit stops (info->converged); the rows
- * are visited in a new order each epoch drawn from seed (problem k uses
- * seed + k) when shuffle is set. */
+/* Plain SGD as scikit-learn's SGDClassifier (one-vs-rest for K > 2). Per
+ * row (update t), with eta the learning rate of t: the weights shrink by
+ * (1 - (1 - l1_ratio) eta alpha) and move by -eta w_i dloss/dz; with
+ * l1_ratio > 0 the cumulative L1 penalty (Tsuruoka et al. 2009) then pulls
+ * them towards 0, clipping at exact zeros. After each epoch the summed loss
+ * must drop by tol · n at least once every n_iter_no_change epochs, else the
+ * fit stops (info->converged) — the adaptive rate first divides eta by 5
+ * while eta > 1e-6. With a validation mask (scikit-learn's early_stopping)
+ * the held-out rows are not trained on, and the rule reads instead: the
+ * accuracy of the binary problem on them must rise by tol. The rows are
+ * visited in a new order each epoch drawn from seed (problem k uses seed +
+ * k) when shuffle is set. */
 mf_status mf_classify_sgd_fit(const mf_tensor *X, const mf_tensor *y, int64_t K, const mf_tensor *sw,
                      const mf_classify_sgd_opts *o, mf_tensor **coef, mf_tensor **intercept,
                      mf_classify_info *info);

@@ -7,6 +7,7 @@
  * dsyrk, dpocon, dpotrs, dormqr and dtrtrs are called directly (mf_blas.h has
  * no wrapper for them); the rest goes through mf_blas.h. */
 #include "mf_linear.h"
+#include "mf_sgd_impl.h"
 
 #include <float.h>
 #include <math.h>
@@ -649,10 +650,8 @@ mf_status mf_linear_sgd(const mf_tensor *X, const mf_tensor *y, const mf_linear_
     double l1r = o->penalty == MF_LINEAR_SGD_L1 ? 1 : o->penalty == MF_LINEAR_SGD_ELASTICNET ? o->l1_ratio : 0;
     int pen = o->penalty != MF_LINEAR_SGD_NONE;
     if (o->schedule == MF_LINEAR_SGD_OPTIMAL) {
-        double typw = sqrt(1.0 / sqrt(o->alpha));
-        double d = fabs(sgd_dloss(o->loss, o->epsilon, -typw, 1.0));
-        double init_eta0 = typw / (d > 1 ? d : 1);
-        optimal_init = 1.0 / (init_eta0 * o->alpha);
+        double typw = mf_sgd_typw(o->alpha);
+        optimal_init = mf_sgd_optimal_init(o->alpha, typw, sgd_dloss(o->loss, o->epsilon, -typw, 1.0));
     }
     int64_t epoch, no_improve = 0;
     for (epoch = 0; epoch < o->max_iter; epoch++) {
@@ -670,8 +669,7 @@ mf_status mf_linear_sgd(const mf_tensor *X, const mf_tensor *y, const mf_linear_
             const double *xi = x + i * p;
             double pr = b;
             for (int64_t j = 0; j < p; j++) pr += w[j] * xi[j];
-            if (o->schedule == MF_LINEAR_SGD_OPTIMAL) eta = 1.0 / (o->alpha * (optimal_init + t - 1));
-            else if (o->schedule == MF_LINEAR_SGD_INVSCALING) eta = o->eta0 / pow(t, o->power_t);
+            eta = mf_sgd_eta(o->schedule, eta, o->eta0, o->power_t, o->alpha, optimal_init, t);
             sumloss += sgd_loss(o->loss, o->epsilon, pr, yd[i]);
             double dl = sgd_dloss(o->loss, o->epsilon, pr, yd[i]);
             if (dl < -1e12) dl = -1e12;
@@ -687,12 +685,7 @@ mf_status mf_linear_sgd(const mf_tensor *X, const mf_tensor *y, const mf_linear_
             if (o->fit_intercept) b += upd;
             if (pen && l1r > 0) {
                 u += l1r * eta * o->alpha;
-                for (int64_t j = 0; j < p; j++) {
-                    double z = w[j];
-                    if (z > 0) w[j] = z - (u + qv[j]) > 0 ? z - (u + qv[j]) : 0;
-                    else if (z < 0) w[j] = z + (u - qv[j]) < 0 ? z + (u - qv[j]) : 0;
-                    qv[j] += w[j] - z;
-                }
+                mf_sgd_l1_penalty(w, qv, p, u, 1.0);
             }
             t += 1;
         }
@@ -704,17 +697,9 @@ mf_status mf_linear_sgd(const mf_tensor *X, const mf_tensor *y, const mf_linear_
                                 "standardize X",
                                 (long long)(epoch + 1));
         }
-        if (o->tol >= 0 && sumloss > best - o->tol * (double)n) no_improve++;
-        else no_improve = 0;
-        if (sumloss < best) best = sumloss;
-        if (no_improve >= o->n_iter_no_change) {
-            if (o->schedule == MF_LINEAR_SGD_ADAPTIVE && eta > 1e-6) {
-                eta /= 5;
-                no_improve = 0;
-            } else {
-                epoch++;
-                break;
-            }
+        if (mf_sgd_epoch_end(sumloss, o->tol, n, o->n_iter_no_change, o->schedule, &best, &no_improve, &eta)) {
+            epoch++;
+            break;
         }
     }
     *n_iter = epoch;

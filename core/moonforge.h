@@ -26,6 +26,7 @@
 #include "mf_random.h"
 #include "mf_rows.h"
 #include "mf_select.h"
+#include "mf_svm.h"
 #include "mf_tensor.h"
 #include "mf_thread.h"
 

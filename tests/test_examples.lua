@@ -355,7 +355,13 @@ function TestExamples:test_defect_classifiers()
         res[name] = {mean = tonumber(mean), std = tonumber(std), folds = f}
     end
     local logit, svm, mlp = res["logistic regression"], res["linear SVM"], res["MLP 32-16-1"]
+    local rbf = res["RBF SVM (subsample)"]
     lu.assertNotNil(logit, out); lu.assertNotNil(svm, out); lu.assertNotNil(mlp, out)
+    lu.assertNotNil(rbf, out)
+    -- the stratified half: 500 parts, the defect share kept (to one part)
+    local sub_n, sub_pos = out:match("subsample for the RBF SVM: (%d+) parts, (%d+) defective")
+    lu.assertEquals(tonumber(sub_n), n // 2)
+    lu.assertTrue(math.abs(tonumber(sub_pos) - positives / 2) <= 1, out)
     for _, r in pairs(res) do   -- mean ± population std of the printed folds
         lu.assertEquals(#r.folds, 5)
         local m, v = 0, 0
@@ -446,6 +452,31 @@ function TestExamples:test_defect_classifiers()
     lu.assertTrue(logit.mean > 0.7 and logit.mean < 0.86, out)
     lu.assertAlmostEquals(svm.mean, logit.mean, 0.03)
     lu.assertTrue(mlp.mean > logit.mean + 0.08 and mlp.mean < 1, out)
+    -- so does the kernel SVM, even on half the rows
+    lu.assertTrue(rbf.mean > logit.mean + 0.08 and rbf.mean < 1, out)
+end
+
+-- The scikit-learn comparison: every reference row printed, every compared
+-- score within 0.01 of scikit-learn's (tests/test_sklearn_datasets.lua
+-- checks each one), the exact least-squares fit equal to four decimals.
+function TestExamples:test_sklearn_datasets()
+    local code, out, err = run("sklearn_datasets.lua")
+    lu.assertEquals(code, 0, err)
+    local rows = 0
+    for line in out:gmatch("[^\n]+") do
+        if line:match(" test +accuracy ") or line:match(" cv5 +accuracy ")
+           or line:match("^diabetes .* test +r2 ") or line:match("^diabetes .* cv5 +r2 ") then
+            rows = rows + 1
+        end
+    end
+    lu.assertEquals(rows, 40, out)
+    lu.assertStrMatches(out, ".*\ndiabetes +LinearRegression +test +r2 +0%.3594 +0%.3594 +%+0%.0000\n.*")
+    local within, compared, missing = out:match("\n(%d+) of (%d+) compared rows within 0%.01 of "
+                                                .. "scikit%-learn %(largest difference [%d.]+%); (%d+) rows")
+    lu.assertNotNil(within, out)
+    lu.assertEquals(within, compared, out)
+    lu.assertEquals(tonumber(compared) + tonumber(missing), 40, out)
+    lu.assertTrue(tonumber(compared) >= 27, out)
 end
 
 os.exit(lu.LuaUnit.run(), true)

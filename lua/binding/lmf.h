@@ -120,6 +120,7 @@ void lmf_open_feat(lua_State *L, int mod, int methods);      /* lmf_feat.c */
 void lmf_open_classify(lua_State *L, int mod, int methods);  /* lmf_classify.c */
 void lmf_open_linear(lua_State *L, int mod, int methods);    /* lmf_linear.c */
 void lmf_open_neighbors(lua_State *L, int mod, int methods); /* lmf_neighbors.c */
+void lmf_open_svm(lua_State *L, int mod, int methods);       /* lmf_svm.c */
 /* Tensor properties t.grad, t.requires_grad, t.is_leaf, t.grad_fn: get
  * pushes the value (nil for unknown keys); set (value at index 3) returns 0
  * when `key` is not a settable property. */

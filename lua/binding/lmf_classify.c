@@ -78,8 +78,10 @@ static int l_svc_fit(lua_State *L)
 }
 
 /* _cls_sgd_fit(X, codes, K, sw|nil, opts) → coef, intercept, info; opts:
- * loss (0 hinge, 1 log, 2 modified huber), alpha, penalize, fit_intercept,
- * max_iter, tol, n_iter_no_change, shuffle, seed */
+ * loss (0 hinge, 1 log, 2 modified huber), alpha, penalize, l1_ratio,
+ * learning_rate (0 optimal, 1 constant, 2 invscaling, 3 adaptive), eta0,
+ * power_t, fit_intercept, max_iter, tol, n_iter_no_change, shuffle, seed,
+ * validation (a bool tensor [n] or nil) */
 static int l_sgd_fit(lua_State *L)
 {
     mf_tensor *X = lmf_checktensor(L, 1), *y = lmf_checktensor(L, 2);
@@ -90,6 +92,10 @@ static int l_sgd_fit(lua_State *L)
     o.loss = (mf_classify_sgd_loss)lmf_optinteger(L, 5, "loss", 0);
     o.alpha = lmf_optnumber(L, 5, "alpha", 1e-4);
     o.penalize = lmf_optboolean(L, 5, "penalize", 1);
+    o.l1_ratio = lmf_optnumber(L, 5, "l1_ratio", 0);
+    o.learning_rate = (mf_classify_sgd_rate)lmf_optinteger(L, 5, "learning_rate", 0);
+    o.eta0 = lmf_optnumber(L, 5, "eta0", 0);
+    o.power_t = lmf_optnumber(L, 5, "power_t", 0.5);
     o.fit_intercept = lmf_optboolean(L, 5, "fit_intercept", 1);
     o.max_iter = lmf_optinteger(L, 5, "max_iter", 1000);
     o.tol = lmf_optnumber(L, 5, "tol", 1e-3);
@@ -98,6 +104,8 @@ static int l_sgd_fit(lua_State *L)
     o.seed = (uint64_t)lmf_optinteger(L, 5, "seed", 0);
     if (o.loss < MF_CLS_SGD_HINGE || o.loss > MF_CLS_SGD_MODIFIED_HUBER) luaL_argerror(L, 5, "bad loss");
     lua_settop(L, 5);
+    lua_getfield(L, 5, "validation"); /* slot 6: stays on the stack during the fit */
+    o.validation = lua_isnil(L, 6) ? NULL : lmf_checktensor(L, 6);
     mf_tensor **s1 = lmf_newtensor(L), **s2 = lmf_newtensor(L);
     mf_tensor *a, *b;
     mf_classify_info info;

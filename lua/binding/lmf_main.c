@@ -156,6 +156,7 @@ int luaopen_moonforge_core(lua_State *L)
     lmf_open_classify(L, mod, methods);
     lmf_open_linear(L, mod, methods);
     lmf_open_neighbors(L, mod, methods);
+    lmf_open_svm(L, mod, methods);
     lua_pushvalue(L, methods);
     lua_setfield(L, mod, "Tensor"); /* the methods table, for Lua modules */
     lua_settop(L, mod);

@@ -147,8 +147,15 @@ function Root:set_params(params)
     return self
 end
 
+local function is_column_transformer(x)
+    local mt = type(x) == "table" and getmetatable(x)
+    return type(mt) == "table" and rawget(mt, "__name") == "moonforge.preprocess.ColumnTransformer"
+end
+
+E.is_column_transformer = is_column_transformer
+
 local function copy_param(v)
-    if is_estimator(v) then return E.clone(v) end
+    if is_estimator(v) or is_column_transformer(v) then return E.clone(v) end
     if type(v) == "table" and getmetatable(v) == nil then
         local t = {}
         for k, x in pairs(v) do t[k] = copy_param(x) end
@@ -157,10 +164,24 @@ local function copy_param(v)
     return v -- numbers, strings, functions, tensors (never written by fit)
 end
 
+-- A ColumnTransformer (no get_params) rebuilt from its spec, its
+-- transformers cloned.
+local function clone_column_transformer(ct)
+    local spec = {remainder = ct.remainder}
+    for i, t in ipairs(ct.transformers) do
+        local tr = t.transformer
+        if type(tr) == "table" then tr = E.clone(tr) end
+        spec[i] = {t.name, tr, table.move(t.columns, 1, #t.columns, 1, {})}
+    end
+    return mf.preprocess.ColumnTransformer(spec)
+end
+
 --- E.clone(est) → a new unfitted estimator of est's class with the same
 -- parameters (nested estimators cloned too); an estimator with its own
--- `_clone` method (Pipeline, GridSearchCV) uses it.
+-- `_clone` method (Pipeline) uses it. This is the public mf.clone
+-- (scikit-learn's sklearn.base.clone).
 function E.clone(est)
+    if is_column_transformer(est) then return clone_column_transformer(est) end
     if not is_estimator(est) then
         E.argerror(1, "clone", "estimator expected (an object with get_params), got " .. E.typename(est), 2)
     end

@@ -116,6 +116,7 @@ mf.features = require "moonforge.features"
 mf.metrics = require "moonforge.metrics"
 mf.models = require "moonforge.models"
 mf.Pipeline = require("moonforge.pipeline").Pipeline
+mf.clone = require("moonforge.estimator").clone -- sklearn.base.clone
 require "moonforge.keras" -- nn.Dense; compile, fit, evaluate, predict on every module
 
 require "moonforge.fastpath" -- nn._fast_plan: the C training step that fit uses when it can

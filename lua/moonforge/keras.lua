@@ -1097,7 +1097,7 @@ end
 --- history = model:fit(X, y [, opts]): trains the compiled model. See
 -- docs/training.md for the options; returns a History (also model.history).
 -- model:fit(loader, nil [, opts]) trains on the batches of a
--- mf.data.DataLoader, with the generic engine (docs/splits.md).
+-- mf.data.DataLoader, in its batch order (docs/splits.md).
 Module.fit = public(function(self, X, y, opts)
     local fname = "fit"
     local c = compiled(self, fname)
@@ -1217,7 +1217,7 @@ Module.fit = public(function(self, X, y, opts)
     if not self.optimizer then bind_optimizer(self, c) end
     local opt = self.optimizer
     local plan
-    if nn._fast_plan and not weights and not c.loss_fn and not loader then
+    if nn._fast_plan and not weights and not c.loss_fn then
         local names = {}
         for i, m in ipairs(c.metrics) do names[i] = m.name end
         plan = nn._fast_plan(self, { loss = c.loss, optimizer = opt, metrics = names, batch_size = batch_size })

@@ -11,6 +11,10 @@
 -- tensor ops (argsort, scatter, eq, nonzero): no Lua loop over rows, only over
 -- classes, groups and folds.
 --
+-- Then cross_val_score / cross_validate (error_score, several scorings) and
+-- the searches GridSearchCV and RandomizedSearchCV (one engine, two candidate
+-- generators) with the distributions uniform, loguniform and randint.
+--
 -- The private helpers at the end (M._rows, M._take, M._label_codes, ...) are
 -- shared with mf.data.train_test_split and mf.data.DataLoader (loader.lua).
 local mf = require "moonforge"
@@ -416,6 +420,8 @@ end
 -- be a cycle: estimator.lua only needs mf)
 local E = require "moonforge.estimator"
 
+local NAN = 0 / 0
+
 -- The splitter of option cv (nil, an integer or an object with split): an
 -- integer means StratifiedKFold for a classifier (when y is given) and KFold
 -- otherwise, as in scikit-learn; seed shuffles those folds.
@@ -443,26 +449,86 @@ local function resolve_cv(cv, seed, estimator, y, fname, argn)
              :format(type(cv) == "number" and tostring(cv) or type(cv)), 3)
 end
 
--- The scorer of option scoring: nil → est:score(X, y); a string →
--- mf.metrics.get_scorer(name); a function(est, X, y) → number.
-local function resolve_scoring(scoring, fname, argn)
+local function strip_pos(msg) return (tostring(msg):gsub("^.-:%d+: ", "")) end
+
+local function fmt_score(v) return v ~= v and "nan" or tostring(v) end
+
+-- The scorer function(est, X, y) of a metric name, or nil, message.
+local function named_scorer(name)
+    local get = mf.metrics and mf.metrics.get_scorer
+    if type(get) ~= "function" then
+        return nil, ("option 'scoring' = '%s': mf.metrics has no scorers"):format(name)
+    end
+    local ok, scorer = pcall(get, name)
+    if not ok then return nil, "option 'scoring': " .. strip_pos(scorer) end
+    return scorer
+end
+
+local SCORING_KINDS = "a metric name, a list of metric names, a table {name = scorer} "
+                      .. "or a function(estimator, X, y)"
+
+-- The scorers of option scoring, as {names = {...}, fns = {name → scorer},
+-- multi = bool, name = the metric name of a single string scoring}, or nil,
+-- message. One scoring (nil → est:score(X, y), a metric name through
+-- mf.metrics.get_scorer, a function(est, X, y) → number) is named "score";
+-- several (a list of metric names, in their order, or a table name →
+-- scorer function or metric name, names sorted) keep their names.
+local function scorers_of(scoring)
     if scoring == nil then
-        return function(est, X, y) return est:score(X, y) end
+        return {names = {"score"}, fns = {score = function(est, X, y) return est:score(X, y) end}, multi = false}
     end
+    if type(scoring) == "function" then return {names = {"score"}, fns = {score = scoring}, multi = false} end
     if type(scoring) == "string" then
-        local get = mf.metrics and mf.metrics.get_scorer
-        if type(get) ~= "function" then
-            argerror(argn, fname, ("option 'scoring' = '%s': mf.metrics has no scorers"):format(scoring), 3)
-        end
-        local ok, scorer = pcall(get, scoring)
-        if not ok then
-            argerror(argn, fname, ("option 'scoring': %s"):format((tostring(scorer):gsub("^.-:%d+: ", ""))), 3)
-        end
-        return scorer
+        local s, err = named_scorer(scoring)
+        if not s then return nil, err end
+        return {names = {"score"}, fns = {score = s}, multi = false, name = scoring}
     end
-    if type(scoring) == "function" then return scoring end
-    argerror(argn, fname, "option 'scoring' must be a metric name or a function(estimator, X, y), got "
-             .. type(scoring), 3)
+    if type(scoring) ~= "table" or is_tensor(scoring) or getmetatable(scoring) ~= nil then
+        return nil, ("option 'scoring' must be %s, got %s"):format(SCORING_KINDS, E.typename(scoring))
+    end
+    local names, fns, n = {}, {}, #scoring
+    if n > 0 then
+        for k in pairs(scoring) do
+            if math.type(k) ~= "integer" or k < 1 or k > n then
+                return nil, "option 'scoring' mixes a list of metric names with named scorers"
+            end
+        end
+        for i, name in ipairs(scoring) do
+            if type(name) ~= "string" then
+                return nil, ("option 'scoring': entry %d must be a metric name, got %s"):format(i, E.typename(name))
+            end
+            if fns[name] then return nil, ("option 'scoring': '%s' is listed twice"):format(name) end
+            local s, err = named_scorer(name)
+            if not s then return nil, err end
+            names[i], fns[name] = name, s
+        end
+    else
+        for k, v in pairs(scoring) do
+            if type(k) ~= "string" then
+                return nil, "option 'scoring': scorer names must be strings, got " .. type(k)
+            end
+            local s = v
+            if type(v) == "string" then
+                local err
+                s, err = named_scorer(v)
+                if not s then return nil, err end
+            elseif type(v) ~= "function" then
+                return nil, ("option 'scoring': scorer '%s' must be a function(estimator, X, y) or a metric name, got %s")
+                            :format(k, E.typename(v))
+            end
+            names[#names + 1], fns[k] = k, s
+        end
+        if #names == 0 then return nil, "option 'scoring' is an empty table: give metric names" end
+        table.sort(names)
+    end
+    return {names = names, fns = fns, multi = true}
+end
+
+-- Option error_score: "raise" or a number (default NaN); or nil, message.
+local function error_score_of(v)
+    if v == nil then return NAN end
+    if v == "raise" or type(v) == "number" then return v end
+    return nil, "option 'error_score' must be a number or \"raise\", got " .. tostring(v)
 end
 
 local function check_estimator(est, fname, argn)
@@ -481,24 +547,68 @@ local function collect_folds(splitter, X, y, groups)
     return folds
 end
 
--- Fits a clone of est (params set) on one fold; returns the fitted clone, the
--- test score, the train score (when asked), the fit and score seconds.
-local function fit_and_score(est, params, X, y, fold, scorer, want_train)
+local function fill(sc, v)
+    local t = {}
+    for _, name in ipairs(sc.names) do t[name] = v end
+    return t
+end
+
+-- Every scorer of sc on (X, y) → {name → score}. A scorer that raises an
+-- error gives error_score (and a warning naming `where`) unless error_score
+-- is "raise"; one that returns something else than a number is a bug, always
+-- an error.
+local function score_all(sc, e, X, y, error_score, where, part)
+    local out = {}
+    for _, name in ipairs(sc.names) do
+        local ok, s = pcall(sc.fns[name], e, X, y)
+        if not ok then
+            if error_score == "raise" then error(s, 0) end
+            mf.warn("%s: scoring%s on the %s rows failed, its score is set to %s: %s", where,
+                    sc.multi and (" '" .. name .. "'") or "", part, fmt_score(error_score), strip_pos(s))
+            s = error_score
+        elseif type(s) ~= "number" then
+            error(("cross-validation: a score must be a number, got %s"):format(E.typename(s)), 0)
+        end
+        out[name] = s
+    end
+    return out
+end
+
+-- Fits a clone of est (params set) on one fold → {est, test = {name →
+-- score}, train (when asked), fit_time, score_time, fit_error}. A fit that
+-- raises an error re-raises it when error_score is "raise", else scores
+-- error_score, with a warning naming `where` and the error.
+local function fit_and_score(est, params, X, y, fold, sc, want_train, error_score, where)
     local e = E.clone(est)
     if params then e:set_params(params) end
     local Xtr, Xte = take(X, fold[1]), take(X, fold[2])
     local ytr = y ~= nil and take(y, fold[1]) or nil
     local yte = y ~= nil and take(y, fold[2]) or nil
     local t0 = mf.clock()
-    e:fit(Xtr, ytr)
+    local ok, err = pcall(e.fit, e, Xtr, ytr)
     local t1 = mf.clock()
-    local test = scorer(e, Xte, yte)
-    local t2 = mf.clock()
-    if type(test) ~= "number" then
-        error(("cross-validation: a score must be a number, got %s"):format(E.typename(test)), 0)
+    local r = {est = e, fit_time = t1 - t0, score_time = 0}
+    if not ok then
+        if error_score == "raise" then error(err, 0) end
+        r.fit_error = strip_pos(err)
+        mf.warn("%s: fit failed, its score is set to %s: %s", where, fmt_score(error_score), r.fit_error)
+        r.test = fill(sc, error_score)
+        if want_train then r.train = fill(sc, error_score) end
+        return r
     end
-    local train = want_train and scorer(e, Xtr, ytr) or nil
-    return e, test, train, t1 - t0, t2 - t1
+    r.test = score_all(sc, e, Xte, yte, error_score, where, "test")
+    r.score_time = mf.clock() - t1
+    if want_train then r.train = score_all(sc, e, Xtr, ytr, error_score, where, "train") end
+    return r
+end
+
+-- An error when every fit failed (scikit-learn: error_score only covers
+-- some failures).
+local function check_all_failed(results, fname, level)
+    for _, r in ipairs(results) do
+        if not r.fit_error then return end
+    end
+    error(("%s: all %d fits failed; the first error: %s"):format(fname, #results, results[1].fit_error), level + 1)
 end
 
 local function check_xy(X, y, fname)
@@ -510,124 +620,212 @@ local function check_xy(X, y, fname)
     return n
 end
 
-local CV_OPTS = {"cv", "scoring", "seed", "groups"}
-
---- cross_validate(estimator, X, y, {cv = 5, scoring, seed, groups,
--- return_train_score = false, return_estimator = false}) →
--- {test_score, fit_time, score_time [, train_score] [, estimator]}: per fold
--- (float64 tensors), each fold fitting a clone of the estimator.
-function M.cross_validate(estimator, X, y, opts)
-    local fname = "cross_validate"
+-- The shared work of cross_validate and cross_val_score: options checked,
+-- one fit per fold → the list of fold results, the scorers.
+local function run_cv(fname, estimator, X, y, opts, allowed, multi_ok)
     check_estimator(estimator, fname, 1)
-    opts = check_options(opts, fname, 4, {"cv", "scoring", "seed", "groups",
-                                          "return_train_score", "return_estimator"})
+    opts = check_options(opts, fname, 4, allowed)
     check_xy(X, y, fname)
     local splitter = resolve_cv(opts.cv, opts.seed, estimator, y, fname, 4)
-    local scorer = resolve_scoring(opts.scoring, fname, 4)
-    local want_train = check_bool(opts.return_train_score, false, "return_train_score", fname, 4)
-    local want_est = check_bool(opts.return_estimator, false, "return_estimator", fname, 4)
-    local test, train, fit_t, score_t, ests = {}, {}, {}, {}, {}
-    for i, fold in ipairs(collect_folds(splitter, X, y, opts.groups)) do
-        local e
-        e, test[i], train[i], fit_t[i], score_t[i] = fit_and_score(estimator, nil, X, y, fold, scorer, want_train)
-        ests[i] = e
+    local sc, err = scorers_of(opts.scoring)
+    if not sc then argerror(4, fname, err, 3) end
+    if sc.multi and not multi_ok then
+        argerror(4, fname, "option 'scoring': cross_val_score takes one metric (use cross_validate for several)", 3)
     end
-    local out = {test_score = mf.tensor(test, "float64"), fit_time = mf.tensor(fit_t, "float64"),
-                 score_time = mf.tensor(score_t, "float64")}
-    if want_train then out.train_score = mf.tensor(train, "float64") end
-    if want_est then out.estimator = ests end
+    local error_score, eerr = error_score_of(opts.error_score)
+    if eerr then argerror(4, fname, eerr, 3) end
+    local want_train = check_bool(opts.return_train_score, false, "return_train_score", fname, 4)
+    check_bool(opts.return_estimator, false, "return_estimator", fname, 4)
+    local folds = collect_folds(splitter, X, y, opts.groups)
+    local results = {}
+    for i, fold in ipairs(folds) do
+        results[i] = fit_and_score(estimator, nil, X, y, fold, sc, want_train, error_score,
+                                   ("%s: fold %d of %d"):format(fname, i, #folds))
+    end
+    check_all_failed(results, fname, 3) -- the caller of cross_validate / cross_val_score
+    return results, sc, opts
+end
+
+-- The field `part[name]` (or `part` itself when name is nil) of every result,
+-- as a float64 tensor.
+local function gather(results, part, name)
+    local v = {}
+    for i, r in ipairs(results) do
+        if name then v[i] = r[part][name] else v[i] = r[part] end
+    end
+    return mf.tensor(v, "float64")
+end
+
+--- cross_validate(estimator, X, y, {cv = 5, scoring, seed, groups,
+-- error_score = nan, return_train_score = false, return_estimator = false})
+-- → {test_score, fit_time, score_time [, train_score] [, estimator]}: per
+-- fold (float64 tensors), each fold fitting a clone of the estimator. With
+-- several scorings (a list of names or a table name → scorer) the scores are
+-- test_<name> (and train_<name>).
+function M.cross_validate(estimator, X, y, opts)
+    local results, sc
+    results, sc, opts = run_cv("cross_validate", estimator, X, y, opts,
+                               {"cv", "scoring", "seed", "groups", "error_score",
+                                "return_train_score", "return_estimator"}, true)
+    local want_est = check_bool(opts.return_estimator, false, "return_estimator", "cross_validate", 4)
+    local out = {fit_time = gather(results, "fit_time"), score_time = gather(results, "score_time")}
+    for _, name in ipairs(sc.names) do
+        out["test_" .. name] = gather(results, "test", name)
+        if opts.return_train_score then out["train_" .. name] = gather(results, "train", name) end
+    end
+    if want_est then
+        local ests = {}
+        for i, r in ipairs(results) do ests[i] = r.est end
+        out.estimator = ests
+    end
     return out
 end
 
---- cross_val_score(estimator, X, y, {cv = 5, scoring, seed, groups}) → the
--- test score of each fold (float64 tensor).
+--- cross_val_score(estimator, X, y, {cv = 5, scoring, seed, groups,
+-- error_score = nan}) → the test score of each fold (float64 tensor).
 function M.cross_val_score(estimator, X, y, opts)
-    local fname = "cross_val_score"
-    check_estimator(estimator, fname, 1)
-    opts = check_options(opts, fname, 4, CV_OPTS)
-    check_xy(X, y, fname)
-    local splitter = resolve_cv(opts.cv, opts.seed, estimator, y, fname, 4)
-    local scorer = resolve_scoring(opts.scoring, fname, 4)
-    local test = {}
-    for i, fold in ipairs(collect_folds(splitter, X, y, opts.groups)) do
-        local _
-        _, test[i] = fit_and_score(estimator, nil, X, y, fold, scorer, false)
-    end
-    return mf.tensor(test, "float64")
+    local results = run_cv("cross_val_score", estimator, X, y, opts,
+                           {"cv", "scoring", "seed", "groups", "error_score"}, false)
+    return gather(results, "test", "score")
 end
 
----------------------------------------------------------------- GridSearchCV
+---------------------------------------------------------------- searches
+-- GridSearchCV and RandomizedSearchCV share one engine (SearchBase: option
+-- checks, fit, cv_results, the best estimator's methods); each class only
+-- generates its candidates (_candidates) and checks its own options.
 local SearchBase = E.base()
 
--- The grids of param_grid: a map name → list of values, or a list of maps.
+-- A random stream for the candidate sampling of RandomizedSearchCV: SplitMix64
+-- in Lua integers (few draws, no tensors). rng:random() → [0, 1),
+-- rng:randint(lo, hi) → an integer in [lo, hi] (both included).
+local SearchRNG = {__name = "moonforge.model_selection.SearchRNG"}
+SearchRNG.__index = SearchRNG
+
+local function search_rng(seed)
+    if seed == nil then seed = mf.randint(0, 0x7fffffff, {1}):item() end -- the global stream
+    return setmetatable({state = seed}, SearchRNG)
+end
+
+function SearchRNG:next64()
+    local z = self.state + 0x9E3779B97F4A7C15
+    self.state = z
+    z = (z ~ (z >> 30)) * 0xBF58476D1CE4E5B9
+    z = (z ~ (z >> 27)) * 0x94D049BB133111EB
+    return z ~ (z >> 31)
+end
+
+function SearchRNG:random() return (self:next64() >> 11) * 0x1p-53 end
+
+function SearchRNG:randint(lo, hi)
+    return lo + math.floor(self:random() * (hi - lo + 1))
+end
+
+---------------------------------------------------------------- parameter spaces
+-- The grids of a param_grid / param_distributions option: a map name →
+-- values, or a list of maps.
 local function grids_of(pg)
     if type(pg) ~= "table" or is_tensor(pg) or getmetatable(pg) ~= nil then return nil end
     if #pg > 0 then return pg end
     return {pg}
 end
 
--- Every combination of a grid, in scikit-learn's ParameterGrid order (names
--- sorted, the last name varying fastest).
-local function expand(grid, out)
+local function sorted_names(grid)
     local names = {}
     for k in pairs(grid) do names[#names + 1] = k end
     table.sort(names)
-    local function rec(i, cur)
-        if i > #names then
-            local p = {}
-            for k, v in pairs(cur) do p[k] = v end
-            out[#out + 1] = p
-            return
-        end
-        for _, v in ipairs(grid[names[i]]) do
-            cur[names[i]] = v
-            rec(i + 1, cur)
-        end
-        cur[names[i]] = nil
-    end
-    rec(1, {})
-    return out
+    return names
 end
 
-local GridSearchCV = E.class(M, "moonforge.model_selection", SearchBase, "GridSearchCV",
-                             {"estimator", "param_grid", "cv", "scoring", "refit", "seed"},
-                             {refit = true})
+local function is_list(v)
+    return type(v) == "table" and not is_tensor(v) and getmetatable(v) == nil and #v > 0
+end
 
-function GridSearchCV:_check()
-    if not E.is_estimator(self.estimator) or type(self.estimator.fit) ~= "function" then
-        E.opt_error(self, "option 'estimator' must be an estimator (with fit and get_params), got "
-                    .. E.typename(self.estimator))
+local function is_distribution(v)
+    return type(v) == "table" and not is_tensor(v) and not is_table(v) and type(v.rvs) == "function"
+end
+
+-- The number of combinations of a list of grids (every value a list).
+local function grid_size(grids)
+    local total = 0
+    for _, grid in ipairs(grids) do
+        local size = 1
+        for _, v in pairs(grid) do size = size * #v end
+        total = total + size
     end
-    local grids = grids_of(self.param_grid)
+    return total
+end
+
+-- Combination i (1-based) of a list of grids, in scikit-learn's ParameterGrid
+-- order (the grids in turn; in each, names sorted, the last varying fastest).
+local function grid_point(grids, i)
+    for _, grid in ipairs(grids) do
+        local names = sorted_names(grid)
+        local size = 1
+        for _, name in ipairs(names) do size = size * #grid[name] end
+        if i <= size then
+            local p, r = {}, i - 1
+            for j = #names, 1, -1 do
+                local values = grid[names[j]]
+                p[names[j]] = values[r % #values + 1]
+                r = r // #values
+            end
+            return p
+        end
+        i = i - size
+    end
+end
+
+-- Checks a parameter space (option `what`): a non-empty map name → values
+-- (a non-empty list, or with allow_dist a distribution with rvs) or a list
+-- of such maps; every name and a trial value are set on a throwaway clone,
+-- so that unknown names and bad values are reported by the constructor.
+local function check_space(self, what, allow_dist)
+    local grids = grids_of(self[what])
+    local kinds = allow_dist and "a non-empty list or a distribution (an object with rvs)" or "a non-empty list"
     if not grids then
-        E.opt_error(self, "option 'param_grid' must be a table {name = {values...}} or a list of them, got "
-                    .. E.typename(self.param_grid))
+        E.opt_error(self, ("option '%s' must be a table {name = {values...}} or a list of them, got %s")
+                    :format(what, E.typename(self[what])))
     end
     for gi, grid in ipairs(grids) do
         if type(grid) ~= "table" or getmetatable(grid) ~= nil or next(grid) == nil then
-            E.opt_error(self, ("option 'param_grid': grid %d must be a non-empty table {name = {values...}}")
-                        :format(gi))
+            E.opt_error(self, ("option '%s': grid %d must be a non-empty table {name = {values...}}")
+                        :format(what, gi))
         end
         local trial = {}
         for k, v in pairs(grid) do
             if type(k) ~= "string" then
-                E.opt_error(self, "option 'param_grid': parameter names must be strings, got " .. type(k))
+                E.opt_error(self, ("option '%s': parameter names must be strings, got %s"):format(what, type(k)))
             end
-            if type(v) ~= "table" or is_tensor(v) or getmetatable(v) ~= nil or #v == 0 then
-                E.opt_error(self, ("option 'param_grid': the values of '%s' must be a non-empty list"):format(k))
+            if is_list(v) then
+                trial[k] = v[1]
+            elseif allow_dist and is_distribution(v) then
+                local ok, x = pcall(v.rvs, v, search_rng(0))
+                if not ok or x == nil then
+                    E.opt_error(self, ("option '%s': sampling '%s' failed: %s")
+                                :format(what, k, ok and "rvs returned nil" or strip_pos(x)))
+                end
+                trial[k] = x
+            else
+                E.opt_error(self, ("option '%s': the values of '%s' must be %s"):format(what, k, kinds))
             end
-            trial[k] = v[1]
         end
-        -- unknown names and bad values are found now, on a throwaway clone
         local ok, err = pcall(function() E.clone(self.estimator):set_params(trial) end)
         if not ok then
             local msg = tostring(err):gsub("^.-:%d+: ", "")
             msg = msg:match("^bad argument #%d+ to '[^']+' %((.*)%)$") or msg
-            E.opt_error(self, "option 'param_grid': " .. msg)
+            E.opt_error(self, ("option '%s': %s"):format(what, msg))
         end
     end
-    if type(self.refit) ~= "boolean" then
-        E.opt_error(self, "option 'refit' must be a boolean, got " .. type(self.refit))
+    return grids
+end
+
+-- The option checks shared by the searches: estimator, cv, scoring, refit
+-- (a boolean, or with several scorings false or the name of one of them),
+-- error_score, return_train_score.
+local function check_search(self)
+    if not E.is_estimator(self.estimator) or type(self.estimator.fit) ~= "function" then
+        E.opt_error(self, "option 'estimator' must be an estimator (with fit and get_params), got "
+                    .. E.typename(self.estimator))
     end
     local cv = self.cv
     if not (cv == nil or (math.type(cv) == "integer" and cv >= 2)
@@ -638,12 +836,29 @@ function GridSearchCV:_check()
     if self.seed ~= nil and math.type(self.seed) ~= "integer" then
         E.opt_error(self, "option 'seed' must be an integer, got " .. tostring(self.seed))
     end
-    if self.seed ~= nil and type(cv) == "table" then
-        E.opt_error(self, "option 'seed' applies to an integer cv: give the splitter its own seed")
+    local sc, err = scorers_of(self.scoring)
+    if not sc then E.opt_error(self, err) end
+    local refit = self.refit
+    if type(refit) ~= "boolean" and type(refit) ~= "string" then
+        E.opt_error(self, "option 'refit' must be a boolean or a metric name, got " .. type(refit))
     end
-    local s = self.scoring
-    if not (s == nil or type(s) == "string" or type(s) == "function") then
-        E.opt_error(self, "option 'scoring' must be a metric name or a function(estimator, X, y), got " .. type(s))
+    if sc.multi then
+        local list = table.concat(sc.names, ", ")
+        if refit == true then
+            E.opt_error(self, ("option 'refit' must be false or the metric that picks the best candidate "
+                        .. "when there are several scorings (one of: %s)"):format(list))
+        end
+        if type(refit) == "string" and not sc.fns[refit] then
+            E.opt_error(self, ("option 'refit': unknown metric '%s' (scorings: %s)"):format(refit, list))
+        end
+    elseif type(refit) == "string" and refit ~= sc.name then
+        E.opt_error(self, ("option 'refit' = '%s' names a metric that is not the scoring: "
+                    .. "with one scoring, give refit = true or false"):format(refit))
+    end
+    local _, eerr = error_score_of(self.error_score)
+    if eerr then E.opt_error(self, eerr) end
+    if self.return_train_score ~= nil and type(self.return_train_score) ~= "boolean" then
+        E.opt_error(self, "option 'return_train_score' must be a boolean, got " .. tostring(self.return_train_score))
     end
     rawset(self, "_estimator_type", E.estimator_type(self.estimator))
 end
@@ -651,67 +866,115 @@ end
 -- Candidate values that are estimators are cloned (each fit gets its own).
 local function fresh(params)
     local p = {}
-    for k, v in pairs(params) do p[k] = E.is_estimator(v) and E.clone(v) or v end
+    for k, v in pairs(params) do
+        p[k] = (E.is_estimator(v) or E.is_column_transformer(v)) and E.clone(v) or v
+    end
     return p
 end
 
---- search:fit(X, y) → search: every candidate of param_grid scored by
--- cross-validation (the same folds for all), the best (highest mean test
--- score; the first on ties) refitted on all the data when refit = true.
-function GridSearchCV:fit(X, y)
-    local fn = E.fname(self, "fit")
-    check_xy(X, y, fn)
-    local splitter = resolve_cv(self.cv, self.seed, self.estimator, y, fn, 1)
-    local scorer = resolve_scoring(self.scoring, fn, 1)
-    local folds = collect_folds(splitter, X, y, nil)
-    local cands = {}
-    for _, grid in ipairs(grids_of(self.param_grid)) do expand(grid, cands) end
-    local k = #folds
-    local means, stds, fit_m, score_m, split = {}, {}, {}, {}, {}
-    for f = 1, k do split[f] = {} end
-    for c, params in ipairs(cands) do
-        local sum, ft, st, scores = 0, 0, 0, {}
-        for f, fold in ipairs(folds) do
-            local _, s, _, a, b = fit_and_score(self.estimator, fresh(params), X, y, fold, scorer, false)
-            scores[f], split[f][c] = s, s
-            sum, ft, st = sum + s, ft + a, st + b
-        end
-        local m = sum / k
-        local v = 0
-        for f = 1, k do v = v + (scores[f] - m) ^ 2 end
-        means[c], stds[c], fit_m[c], score_m[c] = m, math.sqrt(v / k), ft / k, st / k
-    end
-    -- ranks as scipy's rankdata(-scores, "min"); NaN scores rank last
-    local ranks, best = {}, nil
-    for c = 1, #cands do
-        local r = 1
-        local mc = means[c]
-        for d = 1, #cands do
+-- Ranks as scipy's rankdata(-scores, "min"): ties share the lower rank, NaN
+-- scores rank last.
+local function ranks_of(means)
+    local ranks = {}
+    for c = 1, #means do
+        local r, mc = 1, means[c]
+        for d = 1, #means do
             local md = means[d]
             if md == md and (mc ~= mc or md > mc) then r = r + 1 end
         end
         ranks[c] = r
-        if r == 1 and best == nil then best = c end
     end
-    best = best or 1
-    local res = {params = cands, mean_test_score = mf.tensor(means, "float64"),
-                 std_test_score = mf.tensor(stds, "float64"), rank_test_score = mf.tensor(ranks, "int64"),
-                 mean_fit_time = mf.tensor(fit_m, "float64"), mean_score_time = mf.tensor(score_m, "float64")}
-    for f = 1, k do res[("split%d_test_score"):format(f)] = mf.tensor(split[f], "float64") end
+    return ranks
+end
+
+-- Population mean and std of the values v[1..k].
+local function mean_std(v, k)
+    local sum = 0
+    for f = 1, k do sum = sum + v[f] end
+    local m = sum / k
+    local ss = 0
+    for f = 1, k do ss = ss + (v[f] - m) ^ 2 end
+    return m, math.sqrt(ss / k)
+end
+
+--- search:fit(X, y) → search: every candidate scored by cross-validation
+-- (the same folds for all), the best (highest mean test score of the refit
+-- metric; the first on ties) refitted on all the data when refit is true
+-- (or a metric name).
+function SearchBase:fit(X, y)
+    local fn = E.fname(self, "fit")
+    check_xy(X, y, fn)
+    local splitter = resolve_cv(self.cv, self:_fold_seed(), self.estimator, y, fn, 1)
+    local sc = assert(scorers_of(self.scoring))
+    local error_score = assert(error_score_of(self.error_score))
+    local want_train = self.return_train_score == true
+    local folds = collect_folds(splitter, X, y, nil)
+    local cands = self:_candidates()
+    local k, nc = #folds, #cands
+    local all = {}
+    for c, params in ipairs(cands) do
+        for f, fold in ipairs(folds) do
+            all[(c - 1) * k + f] = fit_and_score(self.estimator, fresh(params), X, y, fold, sc, want_train,
+                                                 error_score, ("%s: candidate %d of %d, fold %d of %d")
+                                                 :format(fn, c, nc, f, k))
+        end
+    end
+    check_all_failed(all, fn, 2)
+    local res = {params = cands}
+    local function column(part, name)
+        local split, means, stds = {}, {}, {}
+        for f = 1, k do split[f] = {} end
+        for c = 1, nc do
+            local v = {}
+            for f = 1, k do
+                local r = all[(c - 1) * k + f]
+                v[f] = name and r[part][name] or r[part]
+                split[f][c] = v[f]
+            end
+            means[c], stds[c] = mean_std(v, k)
+        end
+        return split, means, stds
+    end
+    for _, part in ipairs(want_train and {"test", "train"} or {"test"}) do
+        for _, name in ipairs(sc.names) do
+            local split, means, stds = column(part, name)
+            res[("mean_%s_%s"):format(part, name)] = mf.tensor(means, "float64")
+            res[("std_%s_%s"):format(part, name)] = mf.tensor(stds, "float64")
+            if part == "test" then res["rank_test_" .. name] = mf.tensor(ranks_of(means), "int64") end
+            for f = 1, k do
+                res[("split%d_%s_%s"):format(f, part, name)] = mf.tensor(split[f], "float64")
+            end
+        end
+    end
+    for _, t in ipairs({"fit_time", "score_time"}) do
+        local _, means, stds = column(t)
+        res["mean_" .. t], res["std_" .. t] = mf.tensor(means, "float64"), mf.tensor(stds, "float64")
+    end
     self.cv_results = res
-    self.best_index = best
-    self.best_params = cands[best]
-    self.best_score = means[best]
     self.n_splits = k
-    self.best_estimator = nil
-    if self.refit then
-        local e = E.clone(self.estimator):set_params(fresh(cands[best]))
-        local t0 = mf.clock()
-        e:fit(X, y)
-        self.refit_time = mf.clock() - t0
-        self.best_estimator = e
+    self.best_index, self.best_params, self.best_score, self.best_estimator = nil, nil, nil, nil
+    self.multimetric = sc.multi
+    -- the metric that picks the best: "score" with one scoring, else refit's
+    local metric = "score"
+    if sc.multi then metric = type(self.refit) == "string" and self.refit or nil end
+    if metric then
+        local ranks = res["rank_test_" .. metric]:totable()
+        local best = 1
+        for c = 1, nc do
+            if ranks[c] == 1 then best = c break end
+        end
+        self.best_index = best
+        self.best_params = cands[best]
+        self.best_score = res["mean_test_" .. metric][best]
+        if self.refit then
+            local e = E.clone(self.estimator):set_params(fresh(cands[best]))
+            local t0 = mf.clock()
+            e:fit(X, y)
+            self.refit_time = mf.clock() - t0
+            self.best_estimator = e
+        end
     end
-    self._scorer = scorer
+    self._scorer = sc.fns[metric or sc.names[1]]
     self._fitted = true
     return self
 end
@@ -720,7 +983,8 @@ local function best(self, method)
     E.check_fitted(self, method)
     local e = rawget(self, "best_estimator")
     if not e then
-        error(("%s: %s needs the best estimator: fit with refit = true"):format(self._cls, method), 3)
+        error(("%s: %s needs the best estimator: fit with refit = true (or a metric name)")
+              :format(self._cls, method), 3)
     end
     if type(e[method]) ~= "function" then
         error(("%s: %s: the best estimator (%s) has no %s"):format(self._cls, method, tostring(e), method), 3)
@@ -728,18 +992,160 @@ local function best(self, method)
     return e
 end
 
-function GridSearchCV:predict(X, ...) return best(self, "predict"):predict(X, ...) end
-function GridSearchCV:predict_proba(X, ...) return best(self, "predict_proba"):predict_proba(X, ...) end
-function GridSearchCV:decision_function(X, ...)
+function SearchBase:predict(X, ...) return best(self, "predict"):predict(X, ...) end
+function SearchBase:predict_proba(X, ...) return best(self, "predict_proba"):predict_proba(X, ...) end
+function SearchBase:decision_function(X, ...)
     return best(self, "decision_function"):decision_function(X, ...)
 end
-function GridSearchCV:transform(X) return best(self, "transform"):transform(X) end
+function SearchBase:transform(X) return best(self, "transform"):transform(X) end
 
---- search:score(X, y): the scoring of the search (or the best estimator's
--- own score) of the refitted best estimator.
-function GridSearchCV:score(X, y)
+--- search:score(X, y): the scoring of the search (the refit metric with
+-- several; or the best estimator's own score) of the refitted best estimator.
+function SearchBase:score(X, y)
     local e = best(self, "fit")
     return self._scorer(e, X, y)
+end
+
+---------------------------------------------------------------- GridSearchCV
+local SEARCH_OPTS = {"estimator", "cv", "scoring", "refit", "seed", "error_score", "return_train_score"}
+
+local function search_opts(extra)
+    local t = table.move(SEARCH_OPTS, 1, #SEARCH_OPTS, 1, {})
+    return table.move(extra, 1, #extra, #t + 1, t)
+end
+
+local GridSearchCV = E.class(M, "moonforge.model_selection", SearchBase, "GridSearchCV",
+                             search_opts({"param_grid"}), {refit = true})
+
+function GridSearchCV:_check()
+    check_search(self)
+    check_space(self, "param_grid", false)
+    if self.seed ~= nil and type(self.cv) == "table" then
+        E.opt_error(self, "option 'seed' applies to an integer cv: give the splitter its own seed")
+    end
+end
+
+-- seed shuffles the folds of an integer cv
+function GridSearchCV:_fold_seed() return self.seed end
+
+-- Every combination of param_grid, in ParameterGrid order.
+function GridSearchCV:_candidates()
+    local grids = grids_of(self.param_grid)
+    local cands = {}
+    for i = 1, grid_size(grids) do cands[i] = grid_point(grids, i) end
+    return cands
+end
+
+---------------------------------------------------------------- RandomizedSearchCV
+local RandomizedSearchCV = E.class(M, "moonforge.model_selection", SearchBase, "RandomizedSearchCV",
+                                   search_opts({"param_distributions", "n_iter"}), {refit = true, n_iter = 10})
+
+function RandomizedSearchCV:_check()
+    check_search(self)
+    check_space(self, "param_distributions", true)
+    if math.type(self.n_iter) ~= "integer" or self.n_iter < 1 then
+        E.opt_error(self, "option 'n_iter' must be an integer >= 1, got " .. tostring(self.n_iter))
+    end
+end
+
+-- seed is the sampling's (scikit-learn's random_state): the folds of an
+-- integer cv are not shuffled
+function RandomizedSearchCV:_fold_seed() return nil end
+
+-- n_iter candidates sampled as scikit-learn's ParameterSampler: when every
+-- value is a list, distinct points of the grid (without replacement; at most
+-- the grid size, with a warning); else, per candidate, a grid chosen
+-- uniformly, then each name (sorted) drawn uniformly from its list or by
+-- its distribution's rvs(rng).
+function RandomizedSearchCV:_candidates()
+    local grids = grids_of(self.param_distributions)
+    local rng = search_rng(self.seed)
+    local all_lists = true
+    for _, grid in ipairs(grids) do
+        for _, v in pairs(grid) do
+            if not is_list(v) then all_lists = false end
+        end
+    end
+    local n, cands = self.n_iter, {}
+    if all_lists then
+        local size = grid_size(grids)
+        if n > size then
+            mf.warn("RandomizedSearchCV: the grid has only %d candidates, fewer than n_iter = %d: "
+                    .. "running %d", size, n, size)
+            n = size
+        end
+        local moved = {} -- a partial Fisher-Yates shuffle of 1..size, sparse
+        for i = 1, n do
+            local j = rng:randint(i, size)
+            local vi, vj = moved[i] or i, moved[j] or j
+            moved[j] = vi
+            cands[i] = grid_point(grids, vj)
+        end
+        return cands
+    end
+    for i = 1, n do
+        local grid = grids[#grids == 1 and 1 or rng:randint(1, #grids)]
+        local p = {}
+        for _, name in ipairs(sorted_names(grid)) do
+            local v = grid[name]
+            if is_list(v) then p[name] = v[rng:randint(1, #v)] else p[name] = v:rvs(rng) end
+        end
+        cands[i] = p
+    end
+    return cands
+end
+
+---------------------------------------------------------------- distributions
+-- For RandomizedSearchCV's param_distributions, as scipy.stats (what
+-- scikit-learn users pass): any object with rvs(self, rng) works, rng having
+-- random() → [0, 1) and randint(lo, hi) → an integer in [lo, hi].
+local Dist = {__name = "moonforge.model_selection.distribution"}
+Dist.__index = Dist
+Dist.__tostring = function(d) return d.text end
+
+function Dist:rvs(rng)
+    local u = rng:random()
+    if self.kind == "uniform" then return self.loc + self.scale * u end
+    if self.kind == "loguniform" then return math.exp(self.la + (self.lb - self.la) * u) end
+    return rng:randint(self.low, self.high - 1)
+end
+
+local function finite(v) return type(v) == "number" and v == v and v > -math.huge and v < math.huge end
+
+--- uniform(loc = 0, scale = 1): uniform on [loc, loc + scale], as
+-- scipy.stats.uniform (the second number is the width, not the end).
+function M.uniform(loc, scale)
+    loc, scale = loc == nil and 0 or loc, scale == nil and 1 or scale
+    if not finite(loc) then argerror(1, "uniform", "loc must be a finite number, got " .. tostring(loc)) end
+    if not finite(scale) or scale <= 0 then
+        argerror(2, "uniform", "scale must be a finite number > 0 (the width: values in [loc, loc + scale]), got "
+                 .. tostring(scale))
+    end
+    return setmetatable({kind = "uniform", loc = loc, scale = scale,
+                         text = ("uniform(loc=%s, scale=%s)"):format(loc, scale)}, Dist)
+end
+
+--- loguniform(a, b): log-uniform on [a, b], 0 < a < b, as
+-- scipy.stats.loguniform (for C, alpha, gamma...).
+function M.loguniform(a, b)
+    if not finite(a) or a <= 0 then argerror(1, "loguniform", "a must be a finite number > 0, got " .. tostring(a)) end
+    if not finite(b) or b <= a then
+        argerror(2, "loguniform", ("b must be a finite number > a = %s, got %s"):format(a, tostring(b)))
+    end
+    return setmetatable({kind = "loguniform", a = a, b = b, la = math.log(a), lb = math.log(b),
+                         text = ("loguniform(a=%s, b=%s)"):format(a, b)}, Dist)
+end
+
+--- randint(low, high): integers low, ..., high - 1 (high excluded), as
+-- scipy.stats.randint, numpy and mf.randint.
+function M.randint(low, high)
+    if math.type(low) ~= "integer" then argerror(1, "randint", "low must be an integer, got " .. tostring(low)) end
+    if math.type(high) ~= "integer" or high <= low then
+        argerror(2, "randint", ("high must be an integer > low = %d (high is excluded), got %s")
+                 :format(low, tostring(high)))
+    end
+    return setmetatable({kind = "randint", low = low, high = high,
+                         text = ("randint(low=%d, high=%d)"):format(low, high)}, Dist)
 end
 
 ---------------------------------------------------------------- shared helpers

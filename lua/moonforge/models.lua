@@ -4,5 +4,6 @@ local M = {}
 require("moonforge.models_linear")(M)   -- LinearRegression, Ridge, Lasso, ElasticNet, SGDRegressor
 require("moonforge.models_classify")(M) -- LogisticRegression, LinearSVC, SGDClassifier
 require("moonforge.models_neighbors")(M) -- KNeighborsClassifier, KNeighborsRegressor, GaussianNB
+require("moonforge.models_svm")(M)     -- SVC
 require("moonforge.models_keras")(M)    -- KerasClassifier, KerasRegressor
 return M

@@ -10,9 +10,7 @@ local mf = require "moonforge"
 local core = require "moonforge.core"
 local E = require "moonforge.estimator"
 
-local is_tensor = mf.is_tensor
-local argerror, typename = E.argerror, E.typename
-local fname, check_fitted, opt_error = E.fname, E.check_fitted, E.opt_error
+local argerror, fname, opt_error = E.argerror, E.fname, E.opt_error
 
 return function(M)
 
@@ -33,41 +31,7 @@ local function check_two_classes(self, enc)
     end
 end
 
-local function label_str(v)
-    if type(v) == "string" then return "'" .. v .. "'" end
-    return tostring(v)
-end
-
--- Sample weights from class_weight (nil when all are 1).
-local function sample_weights(self, enc)
-    local cw = self.class_weight
-    if cw == nil then return nil end
-    local n = enc.codes:size(1)
-    local w
-    if cw == "balanced" then
-        local counts = core._prep_bincount(enc.codes, enc.K):to("float64")
-        w = (counts * enc.K):pow(-1) * n
-    else
-        local vals = {}
-        for k = 1, enc.K do vals[k] = 1.0 end
-        local lab = enc.strings and enc.classes or enc.classes:totable()
-        local index = {}
-        for k, v in ipairs(lab) do index[v] = k end
-        for key, v in pairs(cw) do
-            local k = index[key]
-            if not k and type(key) == "number" then
-                for kk, lv in ipairs(lab) do if lv == key then k = kk end end
-            end
-            if not k then
-                argerror(1, self._cls, ("class_weight: label %s is not a class of y (classes: %s)")
-                         :format(label_str(key), table.concat(lab, ", ", 1, math.min(#lab, 20))), 4)
-            end
-            vals[k] = v
-        end
-        w = mf.tensor(vals, "float64")
-    end
-    return w:index(1, enc.codes + 1):contiguous()
-end
+local sample_weights, check_class_weight = MC.sample_weights, MC.check_class_weight
 
 local function check_common(self, name, sgd)
     if not sgd and (type(self.C) ~= "number" or not (self.C > 0) or self.C == math.huge) then
@@ -83,19 +47,7 @@ local function check_common(self, name, sgd)
     if type(self.fit_intercept) ~= "boolean" then
         opt_error(self, "fit_intercept must be a boolean, got " .. type(self.fit_intercept))
     end
-    local cw = self.class_weight
-    if cw ~= nil and cw ~= "balanced" then
-        if type(cw) ~= "table" or is_tensor(cw) then
-            opt_error(self, "class_weight must be nil, \"balanced\" or a table {label = weight}, got "
-                      .. typename(cw))
-        end
-        for k, v in pairs(cw) do
-            if type(v) ~= "number" or not (v >= 0) or v == math.huge then
-                opt_error(self, ("class_weight: weight of %s must be a finite number >= 0")
-                          :format(label_str(k)))
-            end
-        end
-    end
+    check_class_weight(self)
     return name
 end
 
@@ -220,13 +172,18 @@ add_methods(SVC)
 
 ---------------------------------------------------------------- SGDClassifier
 local SGD_LOSS = {hinge = 0, log_loss = 1, modified_huber = 2}
+local SGD_RATE = {optimal = 0, constant = 1, invscaling = 2, adaptive = 3}
+local SGD_L1_RATIO = {l2 = 0, l1 = 1} -- elasticnet: the l1_ratio option
 
 local SGD = class("SGDClassifier",
-                  {"loss", "penalty", "alpha", "max_iter", "tol", "seed", "learning_rate",
-                   "fit_intercept", "shuffle", "n_iter_no_change", "class_weight"},
-                  {loss = "hinge", penalty = "l2", alpha = 1e-4, max_iter = 1000, tol = 1e-3,
-                   seed = 0, learning_rate = "optimal", fit_intercept = true, shuffle = true,
-                   n_iter_no_change = 5})
+                  {"loss", "penalty", "alpha", "l1_ratio", "max_iter", "tol", "seed", "learning_rate",
+                   "eta0", "power_t", "fit_intercept", "shuffle", "n_iter_no_change", "class_weight",
+                   "early_stopping", "validation_fraction"},
+                  {loss = "hinge", penalty = "l2", alpha = 1e-4, l1_ratio = 0.15, max_iter = 1000, tol = 1e-3,
+                   seed = 0, learning_rate = "optimal", eta0 = 0.0, power_t = 0.5, fit_intercept = true,
+                   shuffle = true, n_iter_no_change = 5, early_stopping = false, validation_fraction = 0.1})
+
+local function finite(v) return type(v) == "number" and v == v and v > -math.huge and v < math.huge end
 
 function SGD:_check(name)
     check_common(self, name, true)
@@ -234,15 +191,29 @@ function SGD:_check(name)
         opt_error(self, "loss must be \"hinge\", \"log_loss\" or \"modified_huber\", got "
                   .. tostring(self.loss))
     end
-    if self.penalty ~= "l2" and self.penalty ~= "none" then
-        opt_error(self, "penalty must be \"l2\" or \"none\", got " .. tostring(self.penalty))
+    local p = self.penalty
+    if p ~= "l2" and p ~= "l1" and p ~= "elasticnet" and p ~= "none" then
+        opt_error(self, "penalty must be \"l2\", \"l1\", \"elasticnet\" or \"none\", got " .. tostring(p))
     end
-    if type(self.alpha) ~= "number" or not (self.alpha > 0) or self.alpha == math.huge then
-        opt_error(self, "alpha must be a finite number > 0, got " .. tostring(self.alpha))
+    if not finite(self.l1_ratio) or self.l1_ratio < 0 or self.l1_ratio > 1 then
+        opt_error(self, "l1_ratio must be a number in [0, 1], got " .. tostring(self.l1_ratio))
     end
-    if self.learning_rate ~= "optimal" then
-        opt_error(self, "learning_rate must be \"optimal\" (the only schedule so far), got "
+    if not SGD_RATE[self.learning_rate] then
+        opt_error(self, "learning_rate must be \"optimal\", \"constant\", \"invscaling\" or \"adaptive\", got "
                   .. tostring(self.learning_rate))
+    end
+    local optimal = self.learning_rate == "optimal"
+    if not finite(self.alpha) or self.alpha < 0 or (optimal and self.alpha == 0) then
+        opt_error(self, ("alpha must be a finite number %s, got %s")
+                  :format(optimal and "> 0 (with learning_rate = \"optimal\")" or ">= 0", tostring(self.alpha)))
+    end
+    if not finite(self.eta0) or self.eta0 < 0 or (not optimal and self.eta0 == 0) then
+        opt_error(self, ("eta0 must be a finite number %s, got %s")
+                  :format(optimal and ">= 0" or ("> 0 with learning_rate = \"" .. self.learning_rate .. "\""),
+                          tostring(self.eta0)))
+    end
+    if not finite(self.power_t) then
+        opt_error(self, "power_t must be a finite number, got " .. tostring(self.power_t))
     end
     if math.type(self.seed) ~= "integer" or self.seed < 0 then
         opt_error(self, "seed must be an integer >= 0, got " .. tostring(self.seed))
@@ -253,18 +224,51 @@ function SGD:_check(name)
     if math.type(self.n_iter_no_change) ~= "integer" or self.n_iter_no_change < 1 then
         opt_error(self, "n_iter_no_change must be an integer >= 1, got " .. tostring(self.n_iter_no_change))
     end
+    if type(self.early_stopping) ~= "boolean" then
+        opt_error(self, "early_stopping must be a boolean, got " .. type(self.early_stopping))
+    end
+    local vf = self.validation_fraction
+    if type(vf) ~= "number" or not (vf > 0 and vf < 1) then
+        opt_error(self, "validation_fraction must be a number in (0, 1), got " .. tostring(vf))
+    end
 end
 
---- fit(X, y) → self: epochs of plain SGD (one-vs-rest), scikit-learn's
--- "optimal" learning rate; deterministic for a seed. tol = false runs all
--- max_iter epochs (scikit-learn's tol=None).
+-- early_stopping: the rows held out (bool [n]), a stratified split of
+-- validation_fraction of them drawn from seed (scikit-learn's
+-- StratifiedShuffleSplit; it stratifies each one-vs-rest problem on its own
+-- binary labels, we on the classes).
+local function validation_mask(self, enc, n)
+    local ok, res, te = pcall(function()
+        local cv = mf.model_selection.StratifiedShuffleSplit{n_splits = 1, test_size = self.validation_fraction,
+                                                            seed = self.seed}
+        return cv:split(enc.codes, enc.codes)()
+    end)
+    if not ok then
+        local msg = tostring(res):gsub("^.-:%d+: ", ""):gsub("^bad argument #%d+ to 'split' %((.*)%)$", "%1")
+        argerror(2, fname(self, "fit"), ("early_stopping: cannot hold out validation_fraction = %s of %d rows: %s")
+                 :format(tostring(self.validation_fraction), n, msg), 4)
+    end
+    return mf.zeros(n, "int64"):scatter_add_(1, te, mf.ones(te:size(1), "int64")):gt(0)
+end
+
+--- fit(X, y) → self: epochs of plain SGD (one-vs-rest) with scikit-learn's
+-- learning-rate schedules and penalties (L1 and elastic net by its
+-- cumulative L1 penalty, which gives exact zeros); deterministic for a seed.
+-- tol = false runs all max_iter epochs (scikit-learn's tol=None).
+-- early_stopping holds out validation_fraction of the rows and stops when
+-- their accuracy stalls (the coefficients are the last epoch's, as
+-- scikit-learn).
 function SGD:fit(X, y)
     local Xm, names = as_matrix(X, self, "fit")
     local enc = encode_y(self, y, Xm:size(1), "fit")
     check_two_classes(self, enc)
     local sw = sample_weights(self, enc)
+    local val = self.early_stopping and validation_mask(self, enc, Xm:size(1)) or nil
     local coef, icpt, info = core._cls_sgd_fit(Xm, enc.codes, enc.K, sw, {
-        loss = SGD_LOSS[self.loss], alpha = self.alpha, penalize = self.penalty == "l2",
+        validation = val,
+        loss = SGD_LOSS[self.loss], alpha = self.alpha, penalize = self.penalty ~= "none",
+        l1_ratio = SGD_L1_RATIO[self.penalty] or self.l1_ratio,
+        learning_rate = SGD_RATE[self.learning_rate], eta0 = self.eta0, power_t = self.power_t,
         fit_intercept = self.fit_intercept, max_iter = self.max_iter, tol = self.tol or -1,
         n_iter_no_change = self.n_iter_no_change, shuffle = self.shuffle, seed = self.seed})
     if not info.converged then

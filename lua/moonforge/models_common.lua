@@ -1,5 +1,5 @@
 -- moonforge.models_common: the input and label helpers that the mf.models
--- families share (models_classify.lua, models_neighbors.lua).
+-- families share (models_classify.lua, models_neighbors.lua, models_svm.lua).
 --
 -- Labels may be any values: a 1-D tensor (int64, float, bool) or a Lua array
 -- of strings (or numbers, read as a tensor); encode_y sorts them into
@@ -11,7 +11,7 @@ local E = require "moonforge.estimator"
 
 local is_tensor = mf.is_tensor
 local argerror, is_table, typename = E.argerror, E.is_table, E.typename
-local fname, check_fitted = E.fname, E.check_fitted
+local fname, check_fitted, opt_error = E.fname, E.check_fitted, E.opt_error
 
 local C = {}
 
@@ -164,7 +164,61 @@ local function accuracy(self, pred, y, n)
     return pred:to("float64"):eq(y:to("float64")):to("float64"):mean():item()
 end
 
+local function label_str(v)
+    if type(v) == "string" then return "'" .. v .. "'" end
+    return tostring(v)
+end
+
+-- Sample weights from class_weight (nil when all are 1).
+local function sample_weights(self, enc)
+    local cw = self.class_weight
+    if cw == nil then return nil end
+    local n = enc.codes:size(1)
+    local w
+    if cw == "balanced" then
+        local counts = core._prep_bincount(enc.codes, enc.K):to("float64")
+        w = (counts * enc.K):pow(-1) * n
+    else
+        local vals = {}
+        for k = 1, enc.K do vals[k] = 1.0 end
+        local lab = enc.strings and enc.classes or enc.classes:totable()
+        local index = {}
+        for k, v in ipairs(lab) do index[v] = k end
+        for key, v in pairs(cw) do
+            local k = index[key]
+            if not k and type(key) == "number" then
+                for kk, lv in ipairs(lab) do if lv == key then k = kk end end
+            end
+            if not k then
+                argerror(1, self._cls, ("class_weight: label %s is not a class of y (classes: %s)")
+                         :format(label_str(key), table.concat(lab, ", ", 1, math.min(#lab, 20))), 4)
+            end
+            vals[k] = v
+        end
+        w = mf.tensor(vals, "float64")
+    end
+    return w:index(1, enc.codes + 1):contiguous()
+end
+
+-- Checks the class_weight option: nil, "balanced" or {label = weight >= 0}.
+local function check_class_weight(self)
+    local cw = self.class_weight
+    if cw ~= nil and cw ~= "balanced" then
+        if type(cw) ~= "table" or is_tensor(cw) then
+            opt_error(self, "class_weight must be nil, \"balanced\" or a table {label = weight}, got "
+                      .. typename(cw))
+        end
+        for k, v in pairs(cw) do
+            if type(v) ~= "number" or not (v >= 0) or v == math.huge then
+                opt_error(self, ("class_weight: weight of %s must be a finite number >= 0")
+                          :format(label_str(k)))
+            end
+        end
+    end
+end
+
 C.col_label, C.as_matrix, C.predict_input, C.is_array = col_label, as_matrix, predict_input, is_array
 C.encode_y, C.labels_of, C.accuracy = encode_y, labels_of, accuracy
+C.sample_weights, C.check_class_weight = sample_weights, check_class_weight
 
 return C

@@ -2,7 +2,7 @@
  * descent of LinearSVC (duality gap and KKT conditions from the returned
  * dual variables, w = Σ α y x), the logistic gradient at the L-BFGS
  * solution, predict against reference loops, label encoding, the non-finite
- * finder, seeded SGD, errors, thread-count independence and allocation
+ * finder, seeded SGD and its schedules and L1 penalty, errors, thread-count independence and allocation
  * failures. */
 #include <math.h>
 #include <stdlib.h>
@@ -261,6 +261,57 @@ CTEST(sgd_seeded)
     mf_tensor_release(y);
 }
 
+/* L1 (cumulative penalty) zeroes the irrelevant features exactly; the
+ * schedules' option checks; divergence is an error with no outputs. */
+CTEST(sgd_l1_and_schedules)
+{
+    mf_tensor *X, *y, *a = NULL, *b = NULL;
+    make_data(400, 5, 2, &X, &y); /* labels from columns 0 and 1 only */
+    mf_classify_sgd_opts o = {.loss = MF_CLS_SGD_HINGE, .alpha = 0.05, .penalize = 1, .l1_ratio = 1,
+                              .fit_intercept = 1, .max_iter = 100, .tol = 1e-3, .n_iter_no_change = 5,
+                              .shuffle = 1, .seed = 3};
+    mf_classify_info info;
+    CHECK_OK(mf_classify_sgd_fit(X, y, 2, NULL, &o, &a, &b, &info));
+    if (a) {
+        const double *w = mf_tensor_data(a);
+        CHECK(w[0] != 0 && w[1] > 0);
+        for (int j = 2; j < 5; j++) CHECK(w[j] == 0);
+    }
+    mf_tensor_release(a);
+    mf_tensor_release(b);
+    a = b = NULL;
+    o.l1_ratio = 0; /* L2: no exact zeros */
+    CHECK_OK(mf_classify_sgd_fit(X, y, 2, NULL, &o, &a, &b, &info));
+    if (a) CHECK(((const double *)mf_tensor_data(a))[2] != 0);
+    mf_tensor_release(a);
+    mf_tensor_release(b);
+    a = b = NULL;
+    o.learning_rate = MF_CLS_SGD_ADAPTIVE;
+    o.eta0 = 0.1;
+    CHECK_OK(mf_classify_sgd_fit(X, y, 2, NULL, &o, &a, &b, &info));
+    CHECK(info.converged == 1 && info.n_iter < 100);
+    mf_tensor_release(a);
+    mf_tensor_release(b);
+    a = b = NULL;
+    o.eta0 = 0; /* eta0 needed by every rate but optimal */
+    CHECK_ERR(mf_classify_sgd_fit(X, y, 2, NULL, &o, &a, &b, &info), MF_EINVAL, 5);
+    o.eta0 = 0.1;
+    o.l1_ratio = 1.5;
+    CHECK_ERR(mf_classify_sgd_fit(X, y, 2, NULL, &o, &a, &b, &info), MF_EINVAL, 5);
+    o.l1_ratio = 0;
+    o.learning_rate = (mf_classify_sgd_rate)9;
+    CHECK_ERR(mf_classify_sgd_fit(X, y, 2, NULL, &o, &a, &b, &info), MF_EINVAL, 5);
+    o.learning_rate = MF_CLS_SGD_CONSTANT;
+    o.alpha = 0;
+    o.penalize = 0;
+    o.loss = MF_CLS_SGD_MODIFIED_HUBER;
+    o.eta0 = 1e308; /* the first step overflows */
+    CHECK_ERR(mf_classify_sgd_fit(X, y, 2, NULL, &o, &a, &b, &info), MF_EINVAL, 5);
+    CHECK(a == NULL && b == NULL);
+    mf_tensor_release(X);
+    mf_tensor_release(y);
+}
+
 CTEST(threads_identical)
 {
     mf_tensor *X, *y, *c1 = NULL, *c2 = NULL, *b1 = NULL, *b2 = NULL;
@@ -330,6 +381,7 @@ const ctest_case ctest_classify[] = {
     CTEST_ENTRY(encode_and_nonfinite),
     CTEST_ENTRY(bad_inputs),
     CTEST_ENTRY(sgd_seeded),
+    CTEST_ENTRY(sgd_l1_and_schedules),
     CTEST_ENTRY(threads_identical),
     CTEST_ENTRY(alloc_failures),
     {NULL, NULL},

@@ -17,6 +17,7 @@ extern const ctest_case ctest_feat[];
 extern const ctest_case ctest_classify[];
 extern const ctest_case ctest_linear[];
 extern const ctest_case ctest_neighbors[];
+extern const ctest_case ctest_svm[];
 
 static const struct {
     const char *name;
@@ -40,6 +41,7 @@ static const struct {
     {"classify", ctest_classify},
     {"linear", ctest_linear},
     {"neighbors", ctest_neighbors},
+    {"svm", ctest_svm},
 };
 
 int main(int argc, char **argv)
