@@ -80,6 +80,11 @@ typedef enum mf_svm_out {
  * any strides). */
 mf_status mf_svm_predict(const mf_tensor *X, const mf_svm_model *m, mf_svm_out what, mf_tensor **out);
 
+/* Whether the AVX2 kernels are used (on = 0: never; 1: when the CPU has
+ * AVX2, the default); returns whether they are in use now. Results are
+ * bit-identical either way (tested): this is for tests and measurements. */
+int mf_svm_set_simd(int on);
+
 /* gamma = "scale": 1 / (d · var(X)) over all entries (1 when the variance is
  * 0), as scikit-learn. X contiguous float64 [n x d], n·d > 0. */
 mf_status mf_svm_gamma_scale(const mf_tensor *X, double *gamma);

@@ -179,6 +179,44 @@ CTEST(cache_and_threads_identical)
     mf_tensor_release(y);
 }
 
+/* The AVX2 kernels and the SSE2 ones give the same bits. */
+CTEST(simd_identical)
+{
+    mf_tensor *X, *y, *P1 = NULL, *P2 = NULL;
+    make_problem(200, 3, &X, &y);
+    mf_svm_opts o = default_opts(MF_SVM_RBF);
+    o.probability = 1;
+    mf_svm_fit_out r1, r2;
+    mf_svm_set_simd(1);
+    CHECK_OK(mf_svm_fit(X, y, 3, NULL, &o, &r1));
+    mf_svm_set_simd(0);
+    CHECK_OK(mf_svm_fit(X, y, 3, NULL, &o, &r2));
+    int64_t nsv = mf_tensor_numel(r1.support);
+    CHECK_INT(mf_tensor_numel(r2.support), nsv);
+    if (nsv == mf_tensor_numel(r2.support)) {
+        CHECK(memcmp(mf_tensor_data(r1.dual_coef), mf_tensor_data(r2.dual_coef),
+                     (size_t)(2 * nsv) * sizeof(double)) == 0);
+        CHECK(memcmp(mf_tensor_data(r1.prob_b), mf_tensor_data(r2.prob_b), 3 * sizeof(double)) == 0);
+        int64_t sh[2] = {nsv, 3};
+        mf_tensor *sv = NULL;
+        CHECK_OK(mf_tensor_new(&sv, MF_FLOAT64, 2, sh));
+        for (int64_t s = 0; s < nsv; s++)
+            memcpy((double *)mf_tensor_data(sv) + 3 * s,
+                   (double *)mf_tensor_data(X) + 3 * ((int64_t *)mf_tensor_data(r1.support))[s], 3 * sizeof(double));
+        mf_svm_model m = model_of(&o, 3, sv, &r1);
+        CHECK_OK(mf_svm_predict(X, &m, MF_SVM_PROBA, &P2));
+        mf_svm_set_simd(1);
+        CHECK_OK(mf_svm_predict(X, &m, MF_SVM_PROBA, &P1));
+        CHECK(memcmp(mf_tensor_data(P1), mf_tensor_data(P2), 600 * sizeof(double)) == 0);
+        mf_tensor_release(sv);
+    }
+    mf_svm_set_simd(1); /* the default again */
+    mf_tensor *objs[] = {X, y, P1, P2};
+    for (size_t a = 0; a < sizeof objs / sizeof objs[0]; a++) mf_tensor_release(objs[a]);
+    mf_svm_fit_out_release(&r1);
+    mf_svm_fit_out_release(&r2);
+}
+
 CTEST(errors)
 {
     mf_tensor *X, *y, *w = NULL;
@@ -272,6 +310,7 @@ const ctest_case ctest_svm[] = {
     CTEST_ENTRY(two_points_by_hand),
     CTEST_ENTRY(constraints_and_predict),
     CTEST_ENTRY(cache_and_threads_identical),
+    CTEST_ENTRY(simd_identical),
     CTEST_ENTRY(errors),
     CTEST_ENTRY(alloc_failures),
     {NULL, NULL},
