@@ -64,9 +64,10 @@ static inline double dot(const double *restrict a, const double *restrict b, int
 }
 
 /* exp(x) for x in [-700, 700] (clamped): x = k ln2 + r, |r| <= ln2/2, and
- * e^r by its Taylor polynomial of degree 12 (relative error < 2e-16).
- * exp_one and exp_array do the same operations, so they give the same bits:
- * a kernel value does not depend on which path (or thread split) made it. */
+ * e^r by its Taylor polynomial of degree 12 (at most 4.7e-16 from libm's
+ * exp, relative, measured over the range). exp_one and exp_array do the
+ * same operations, so they give the same bits: a kernel value does not
+ * depend on which path (or thread split) made it. */
 #define EXP_SHIFT 6755399441055744.0 /* 1.5 * 2^52: adding it rounds to an integer */
 #define EXP_LOG2E 1.4426950408889634
 #define EXP_LN2_HI 6.93147180369123816490e-01
@@ -91,24 +92,30 @@ static inline double exp_one(double x)
     return EXP_POLY(r) * scale;
 }
 
-static void exp_array(double *x, int64_t n)
-{
-    const v2d lo = {-700.0, -700.0}, hi = {700.0, 700.0}, shift = {EXP_SHIFT, EXP_SHIFT};
-    int64_t i = 0;
-    for (; i + 2 <= n; i += 2) {
-        v2d v = load2(x + i);
-        v2i below = v < lo, above = v > hi;
-        v = (v2d)(((v2i)v & ~below) | ((v2i)lo & below));
-        v = (v2d)(((v2i)v & ~above) | ((v2i)hi & above));
-        v2d kd = v * EXP_LOG2E + shift;
-        v2i ki = (v2i)kd - (v2i)shift;
-        kd -= shift;
-        v2d r = (v - kd * EXP_LN2_HI) - kd * EXP_LN2_LO;
-        v2d e = EXP_POLY(r) * (v2d)((ki + 1023) << 52);
-        memcpy(x + i, &e, sizeof e);
+/* exp_one on the n values of x, W at a time in vectors VD (of doubles) and
+ * VI (of int64): the same operations lane by lane. */
+#define DEFINE_EXP_ARRAY(NAME, ATTR, VD, VI, W)                                         \
+    ATTR static void NAME(double *x, int64_t n)                                         \
+    {                                                                                   \
+        const VD zero = {0}, lo = zero - 700.0, hi = zero + 700.0, shift = zero + EXP_SHIFT; \
+        int64_t i = 0;                                                                  \
+        for (; i + (W) <= n; i += (W)) {                                                \
+            VD v;                                                                       \
+            memcpy(&v, x + i, sizeof v);                                                \
+            VI below = v < lo, above = v > hi;                                          \
+            v = (VD)(((VI)v & ~below) | ((VI)lo & below));                              \
+            v = (VD)(((VI)v & ~above) | ((VI)hi & above));                              \
+            VD kd = v * EXP_LOG2E + shift;                                              \
+            VI ki = (VI)kd - (VI)shift;                                                 \
+            kd -= shift;                                                                \
+            VD r = (v - kd * EXP_LN2_HI) - kd * EXP_LN2_LO;                             \
+            VD e = EXP_POLY(r) * (VD)((ki + 1023) << 52);                               \
+            memcpy(x + i, &e, sizeof e);                                                \
+        }                                                                               \
+        for (; i < n; i++) x[i] = exp_one(x[i]);                                        \
     }
-    for (; i < n; i++) x[i] = exp_one(x[i]);
-}
+
+DEFINE_EXP_ARRAY(exp_array, , v2d, v2i, 2)
 
 /* The kernel from the dot product xz and the squared norms xx, zz (rbf). */
 static double kernel_of(const mf_svm_kernel_params *p, double xz, double xx, double zz)
@@ -170,25 +177,7 @@ __attribute__((target("avx2"))) static double dot_avx2(const double *restrict a,
     return (s0 + acc[1]) + (acc[2] + acc[3]);
 }
 
-__attribute__((target("avx2"))) static void exp_array_avx2(double *x, int64_t n)
-{
-    const v4d lo = {-700.0, -700.0, -700.0, -700.0}, hi = {700.0, 700.0, 700.0, 700.0};
-    const v4d shift = {EXP_SHIFT, EXP_SHIFT, EXP_SHIFT, EXP_SHIFT};
-    int64_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        v4d v = load4(x + i);
-        v4i below = v < lo, above = v > hi;
-        v = (v4d)(((v4i)v & ~below) | ((v4i)lo & below));
-        v = (v4d)(((v4i)v & ~above) | ((v4i)hi & above));
-        v4d kd = v * EXP_LOG2E + shift;
-        v4i ki = (v4i)kd - (v4i)shift;
-        kd -= shift;
-        v4d r = (v - kd * EXP_LN2_HI) - kd * EXP_LN2_LO;
-        v4d e = EXP_POLY(r) * (v4d)((ki + 1023) << 52);
-        memcpy(x + i, &e, sizeof e);
-    }
-    for (; i < n; i++) x[i] = exp_one(x[i]);
-}
+DEFINE_EXP_ARRAY(exp_array_avx2, __attribute__((target("avx2"))), v4d, v4i, 4)
 
 /* v[u] = x·z_u for the m rows z_u = Z + rows[u] d (rows NULL: u0 + u). */
 __attribute__((target("avx2"))) static void dots_avx2(const double *x, const double *Z, int64_t d,
@@ -258,10 +247,9 @@ static mf_status check_kernel(const mf_svm_kernel_params *p, int arg)
 
 /* ---------------------------------------------------------------- Q rows
  * Q of the rows solved on, by position 0..l-1 (X, squared norms sq and
- * signs y by position). While the
- * problem is shrunk, a row is computed at the active positions act[0..na)
- * only (a "partial" row, valid as long as the active set only shrinks); a
- * "full" row has every position. */
+ * signs y by position). While the problem is shrunk, a row is computed at
+ * the active positions act[0..na) only (a "partial" row, valid as long as
+ * the active set only shrinks); a "full" row has every position. */
 typedef struct qmatrix {
     const mf_svm_kernel_params *kp;
     const double *X, *sq, *y; /* by position: X contiguous [l x d] */

@@ -194,21 +194,24 @@ function SVC:predict(X)
     return labels_of(self, predict_index(self, X, "predict"))
 end
 
+-- An error (at the caller of the method) when the fit made no sigmoids.
+local function need_proba(self, method)
+    if not self._model.prob_a then
+        error(("SVC:%s: probabilities need probability = true at fit"):format(method), 3)
+    end
+end
+
 --- predict_proba(X) (probability = true): [n x K], columns in `classes`
 -- order; Platt sigmoids of the pairwise decisions, coupled.
 function SVC:predict_proba(X)
     E.check_fitted(self, "predict_proba")
-    if not self._model.prob_a then
-        error("SVC:predict_proba: probabilities need probability = true at fit", 2)
-    end
+    need_proba(self, "predict_proba")
     return run(self, X, "predict_proba", "proba")
 end
 
 function SVC:predict_log_proba(X)
     E.check_fitted(self, "predict_log_proba")
-    if not self._model.prob_a then
-        error("SVC:predict_log_proba: probabilities need probability = true at fit", 2)
-    end
+    need_proba(self, "predict_log_proba")
     return run(self, X, "predict_log_proba", "proba"):log()
 end
 
