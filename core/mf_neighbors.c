@@ -198,6 +198,81 @@ fail:
     return st;
 }
 
+typedef struct knn_p_ctx {
+    const double *train, *query;
+    int64_t n, d, k;
+    double p;
+    double *dist;
+    int64_t *idx;
+} knn_p_ctx;
+
+/* Σ |a_j − b_j|^p (p finite), or max |a_j − b_j|: the order of the
+ * Minkowski distances without the root. */
+static double minkowski_pow(const double *a, const double *b, int64_t d, double p)
+{
+    double s = 0;
+    if (isinf(p)) {
+        for (int64_t j = 0; j < d; j++) s = fmax(s, fabs(a[j] - b[j]));
+    } else if (p == 1) {
+        for (int64_t j = 0; j < d; j++) s += fabs(a[j] - b[j]);
+    } else {
+        for (int64_t j = 0; j < d; j++) s += pow(fabs(a[j] - b[j]), p);
+    }
+    return s;
+}
+
+static void knn_p_rows(int64_t lo, int64_t hi, void *vctx)
+{
+    const knn_p_ctx *c = vctx;
+    int64_t d = c->d, k = c->k;
+    for (int64_t q = lo; q < hi; q++) {
+        const double *x = c->query + q * d;
+        double *hd = c->dist + q * k;
+        int64_t *hi_ = c->idx + q * k;
+        for (int64_t a = 0; a < k; a++) {
+            hd[a] = INFINITY;
+            hi_[a] = c->n + k - 1 - a; /* sentinels after every row, largest at the root */
+        }
+        for (int64_t i = 0; i < c->n; i++) {
+            double v = minkowski_pow(x, c->train + i * d, d, c->p);
+            if (before(v, i, hd[0], hi_[0])) {
+                hd[0] = v;
+                hi_[0] = i;
+                heap_sift_down(hd, hi_, k, 0);
+            }
+        }
+        sort_pairs(hd, hi_, k);
+        if (c->p != 1 && !isinf(c->p))
+            for (int64_t a = 0; a < k; a++) hd[a] = pow(hd[a], 1.0 / c->p);
+    }
+}
+
+mf_status mf_neighbors_kneighbors_p(const mf_tensor *train, const mf_tensor *query, int64_t k, double p,
+                                    mf_tensor **dist, mf_tensor **idx)
+{
+    if (p == 2) return mf_neighbors_kneighbors(train, query, k, dist, idx);
+    mf_status st;
+    *dist = *idx = NULL;
+    if ((st = check_matrix(train, 1, "train")) || (st = check_matrix(query, 2, "query"))) return st;
+    int64_t n = train->shape[0], d = train->shape[1], m = query->shape[0];
+    if (query->shape[1] != d)
+        return mf_error_set(MF_EINVAL, 2, "query has %lld columns, train has %lld",
+                            (long long)query->shape[1], (long long)d);
+    if (k < 1 || k > n)
+        return mf_error_set(MF_EINVAL, 3, "k must be in [1, %lld], got %lld", (long long)n, (long long)k);
+    if (!(p >= 1)) return mf_error_set(MF_EINVAL, 4, "p must be >= 1 (or infinity), got %g", p);
+    int64_t sh[2] = {m, k};
+    if ((st = mf_tensor_new(dist, MF_FLOAT64, 2, sh)) || (st = mf_tensor_new(idx, MF_INT64, 2, sh))) {
+        mf_tensor_release(*dist);
+        *dist = NULL;
+        return st;
+    }
+    knn_p_ctx c = {mf_tensor_data(train), mf_tensor_data(query), n, d, k, p, mf_tensor_data(*dist),
+                   mf_tensor_data(*idx)};
+    mf_parallel_for(m, 1 + 65536 / (n * (d + 1) + 1), knn_p_rows, &c);
+    return MF_OK;
+}
+
 /* Weight of neighbour a of a row: 1, or 1/distance, or (zero: the row has a
  * neighbour at distance 0) 1 for those at 0 and 0 for the others. */
 static double weight(const double *dr, int64_t a, int distance, int zero)

@@ -25,6 +25,13 @@
 mf_status mf_neighbors_kneighbors(const mf_tensor *train, const mf_tensor *query, int64_t k,
                                   mf_tensor **dist, mf_tensor **idx);
 
+/* The same for the Minkowski distance (Σ |q_j − t_j|^p)^(1/p), p >= 1 or
+ * INFINITY (the largest |q_j − t_j|): p = 1 Manhattan, p = 2 Euclidean (then
+ * exactly mf_neighbors_kneighbors). Other p: every distance computed
+ * directly (no GEMM), the same tie rule. */
+mf_status mf_neighbors_kneighbors_p(const mf_tensor *train, const mf_tensor *query, int64_t k, double p,
+                                    mf_tensor **dist, mf_tensor **idx);
+
 typedef enum mf_neighbors_out {
     MF_NB_PROBA = 0, /* float64 [m x K] */
     MF_NB_LOG_PROBA, /* float64 [m x K] (naive Bayes only) */

@@ -229,16 +229,61 @@ function TestKNeighbors:test_fit_keeps_a_copy()
     lu.assertEquals(m:predict(T{{1, 1}}):totable(), {1.0})
 end
 
+-- Other Minkowski metrics: scikit-learn 1.2.1's values on the same data
+-- (KNeighborsClassifier/Regressor(n_neighbors=4, metric=..., p=...)).
+function TestKNeighbors:test_metrics_match_scikit_learn()
+    local X, yc, yr = {}, {}, {}
+    for i = 1, 40 do
+        X[i] = {(i * 37) % 23 / 4, (i * 53) % 29 / 5, (i * 17) % 11 / 2}
+        yc[i], yr[i] = i % 3, (i * 7) % 13 / 3
+    end
+    X = mf.tensor(X, "float64")
+    yc, yr = mf.tensor(yc, "int64"), mf.tensor(yr, "float64")
+    local Q = mf.tensor({{2, 3, 1}, {5, 1, 4}}, "float64")
+    local cases = {
+        {{metric = "manhattan"}, {{1.6, 1.7, 1.85, 2.05}, {1.15, 2.2, 2.55, 2.75}},
+         {{37, 4, 15, 2}, {16, 34, 3, 29}}, {{0.25, 0.5, 0.25}, {0.25, 0.5, 0.25}}, {4 / 3, 7 / 3}},
+        {{metric = "chebyshev"}, {{0.8, 1.0, 1.2, 1.25}, {0.75, 1.0, 1.25, 1.5}},
+         {{2, 37, 4, 15}, {16, 34, 29, 21}}, {{0.25, 0.5, 0.25}, {0.25, 0.5, 0.25}}, {4 / 3, 2}},
+        {{p = 3}, {{1.0192519827, 1.0673606595, 1.228264236, 1.2944785545},
+                   {0.7861550066, 1.2615987097, 1.4546619669, 1.7355822223}},
+         {{2, 37, 4, 15}, {16, 34, 29, 21}}, {{0.25, 0.5, 0.25}, {0.25, 0.5, 0.25}}, {4 / 3, 2}},
+        {{metric = "manhattan", weights = "distance"}, {{1.6, 1.7, 1.85, 2.05}, {1.15, 2.2, 2.55, 2.75}},
+         {{37, 4, 15, 2}, {16, 34, 3, 29}},
+         {{0.241142573, 0.5412409588, 0.2176164683}, {0.1885456646, 0.6366210828, 0.1748332526}},
+         {1.4431506528, 2.3752779123}},
+    }
+    for _, c in ipairs(cases) do
+        local o = {n_neighbors = 4}
+        for k, v in pairs(c[1]) do o[k] = v end
+        local m = Mo.KNeighborsClassifier(o):fit(X, yc)
+        local d, i = m:kneighbors(Q)
+        lu.assertEquals(i:totable(), c[3])
+        for r = 1, 2 do
+            for a = 1, 4 do lu.assertAlmostEquals(d:get(r, a), c[2][r][a], 1e-9) end
+            for k = 1, 3 do lu.assertAlmostEquals(m:predict_proba(Q):get(r, k), c[4][r][k], 1e-9) end
+            lu.assertAlmostEquals(Mo.KNeighborsRegressor(o):fit(X, yr):predict(Q):get(r), c[5][r], 1e-9)
+        end
+    end
+    -- p = 1 and p = math.huge are the named metrics; euclidean is the default
+    local function idx(o) return Mo.KNeighborsClassifier(o):fit(X, yc):kneighbors(Q):totable() end
+    lu.assertEquals(idx{metric = "minkowski", p = 1}, idx{metric = "manhattan"})
+    lu.assertEquals(idx{p = math.huge}, idx{metric = "chebyshev"})
+    lu.assertEquals(idx{metric = "euclidean"}, idx{})
+    assert_error(function() Mo.KNeighborsClassifier{metric = "cosine"} end, "metric must be \"minkowski\"")
+    assert_error(function() Mo.KNeighborsRegressor{p = 0.5} end, "p must be a number >= 1")
+end
+
 function TestKNeighbors:test_params_and_clone()
     local m = Mo.KNeighborsClassifier{n_neighbors = 3}
-    lu.assertEquals(m:get_params(), {n_neighbors = 3, weights = "uniform"})
+    lu.assertEquals(m:get_params(), {n_neighbors = 3, weights = "uniform", metric = "minkowski", p = 2})
     m:set_params{weights = "distance"}
     lu.assertEquals(m.weights, "distance")
     assert_error(function() m:set_params{n_neighbors = -1} end, "n_neighbors must be an integer >= 1")
     lu.assertEquals(m._estimator_type, "classifier")
     lu.assertEquals(Mo.KNeighborsRegressor()._estimator_type, "regressor")
     local c = require("moonforge.estimator").clone(m)
-    lu.assertEquals(c:get_params(), {n_neighbors = 3, weights = "distance"})
+    lu.assertEquals(c:get_params(), {n_neighbors = 3, weights = "distance", metric = "minkowski", p = 2})
 end
 
 ---------------------------------------------------------------- GaussianNB

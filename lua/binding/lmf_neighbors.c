@@ -6,15 +6,16 @@
  */
 #include "lmf.h"
 
-/* _nbr_kneighbors(train, query, k) → dist, idx (0-based) */
+/* _nbr_kneighbors(train, query, k [, p = 2]) → dist, idx (0-based) */
 static int l_kneighbors(lua_State *L)
 {
     mf_tensor *T = lmf_checktensor(L, 1), *Q = lmf_checktensor(L, 2);
     int64_t k = lmf_checkint(L, 3);
-    lua_settop(L, 3);
+    double p = luaL_optnumber(L, 4, 2.0);
+    lua_settop(L, 4);
     mf_tensor **s1 = lmf_newtensor(L), **s2 = lmf_newtensor(L);
     mf_tensor *a, *b;
-    lmf_check(L, mf_neighbors_kneighbors(T, Q, k, &a, &b));
+    lmf_check(L, mf_neighbors_kneighbors_p(T, Q, k, p, &a, &b));
     *s1 = a;
     *s2 = b;
     lmf_account(L);

@@ -59,6 +59,11 @@ local function set_inputs(self, Xm, names)
 end
 
 ---------------------------------------------------------------- k nearest neighbours
+-- The exponent of each metric name (scikit-learn's names; "minkowski"
+-- takes the option p).
+local METRIC_P = {euclidean = 2, l2 = 2, manhattan = 1, cityblock = 1, l1 = 1,
+                  chebyshev = math.huge, infinity = math.huge}
+
 local function check_knn(self)
     if math.type(self.n_neighbors) ~= "integer" or self.n_neighbors < 1 then
         opt_error(self, "n_neighbors must be an integer >= 1, got " .. tostring(self.n_neighbors))
@@ -66,6 +71,18 @@ local function check_knn(self)
     if self.weights ~= "uniform" and self.weights ~= "distance" then
         opt_error(self, "weights must be \"uniform\" or \"distance\", got " .. tostring(self.weights))
     end
+    if self.metric ~= "minkowski" and not METRIC_P[self.metric] then
+        opt_error(self, "metric must be \"minkowski\", \"euclidean\", \"manhattan\" or \"chebyshev\" "
+                  .. "(or l1, l2, cityblock, infinity), got " .. tostring(self.metric))
+    end
+    if type(self.p) ~= "number" or not (self.p >= 1) then
+        opt_error(self, "p must be a number >= 1 (math.huge: chebyshev), got " .. tostring(self.p))
+    end
+end
+
+-- The Minkowski exponent of the model's metric.
+local function metric_p(self)
+    return self.metric == "minkowski" and self.p or METRIC_P[self.metric]
 end
 
 local function knn_fit_X(self, X)
@@ -92,17 +109,17 @@ local function add_knn(cls)
             argerror(2, fn, ("n_neighbors must be an integer in [1, %d] (rows in fit), got %s")
                      :format(self.n_samples_fit, tostring(k)), 2)
         end
-        local dist, idx = core._nbr_kneighbors(self._X, Xm, k)
+        local dist, idx = core._nbr_kneighbors(self._X, Xm, k, metric_p(self))
         return dist, idx + 1
     end
     function cls:_neighbours(X, method)
         local Xm = predict_input(self, X, method)
-        return core._nbr_kneighbors(self._X, Xm, self.n_neighbors)
+        return core._nbr_kneighbors(self._X, Xm, self.n_neighbors, metric_p(self))
     end
 end
 
-local KNC = E.class(M, "moonforge.models", Base, "KNeighborsClassifier", {"n_neighbors", "weights"},
-                    {n_neighbors = 5, weights = "uniform"}, "classifier")
+local KNC = E.class(M, "moonforge.models", Base, "KNeighborsClassifier", {"n_neighbors", "weights", "metric", "p"},
+                    {n_neighbors = 5, weights = "uniform", metric = "minkowski", p = 2}, "classifier")
 KNC._check = check_knn
 add_knn(KNC)
 
@@ -139,8 +156,8 @@ function KNC:score(X, y)
     return accuracy(self, pred, y, idx:size(1))
 end
 
-local KNR = E.class(M, "moonforge.models", Base, "KNeighborsRegressor", {"n_neighbors", "weights"},
-                    {n_neighbors = 5, weights = "uniform"}, "regressor")
+local KNR = E.class(M, "moonforge.models", Base, "KNeighborsRegressor", {"n_neighbors", "weights", "metric", "p"},
+                    {n_neighbors = 5, weights = "uniform", metric = "minkowski", p = 2}, "regressor")
 KNR._check = check_knn
 add_knn(KNR)
 

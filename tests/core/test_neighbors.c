@@ -225,6 +225,47 @@ CTEST(gaussian_nb_formulas)
     for (size_t a = 0; a < sizeof objs / sizeof objs[0]; a++) mf_tensor_release(objs[a]);
 }
 
+/* Minkowski p = 1, 3 and infinity against a plain loop (grid data: many
+ * ties, which go to the lower index); p = 2 is the GEMM path. */
+CTEST(kneighbors_minkowski)
+{
+    mf_tensor *T = make_X(300, 3, 1), *Q = make_X(40, 3, 1);
+    const double ps[3] = {1.0, 3.0, INFINITY};
+    const double *t = mf_tensor_data(T), *q = mf_tensor_data(Q);
+    for (int c = 0; c < 3; c++) {
+        mf_tensor *D = NULL, *I = NULL;
+        CHECK_OK(mf_neighbors_kneighbors_p(T, Q, 7, ps[c], &D, &I));
+        if (!D) continue;
+        for (int64_t r = 0; r < 40; r++) {
+            double all[300];
+            for (int64_t i = 0; i < 300; i++) {
+                double s = 0;
+                for (int64_t j = 0; j < 3; j++) {
+                    double e = fabs(q[r * 3 + j] - t[i * 3 + j]);
+                    s = isinf(ps[c]) ? fmax(s, e) : s + pow(e, ps[c]);
+                }
+                all[i] = isinf(ps[c]) ? s : pow(s, 1.0 / ps[c]);
+            }
+            char used[300] = {0};
+            for (int64_t a = 0; a < 7; a++) {
+                int64_t best = -1;
+                for (int64_t i = 0; i < 300; i++)
+                    if (!used[i] && (best < 0 || all[i] < all[best] - 1e-12)) best = i;
+                used[best] = 1;
+                CHECK_INT(((int64_t *)mf_tensor_data(I))[r * 7 + a], best);
+                CHECK_NEAR(((double *)mf_tensor_data(D))[r * 7 + a], all[best], 1e-12);
+            }
+        }
+        mf_tensor_release(D);
+        mf_tensor_release(I);
+    }
+    mf_tensor *Z = NULL;
+    CHECK_ERR(mf_neighbors_kneighbors_p(T, Q, 3, 0.5, &Z, &Z), MF_EINVAL, 4);
+    CHECK_ERR(mf_neighbors_kneighbors_p(T, Q, 301, 1.0, &Z, &Z), MF_EINVAL, 3);
+    mf_tensor_release(T);
+    mf_tensor_release(Q);
+}
+
 CTEST(threads_identical)
 {
     mf_tensor *T = make_X(3000, 4, 0), *Q = make_X(900, 4, 0), *D1 = NULL, *I1 = NULL, *D2 = NULL,
@@ -281,6 +322,7 @@ const ctest_case ctest_neighbors[] = {
     CTEST_ENTRY(kneighbors_exact_zero),
     CTEST_ENTRY(vote_and_regress),
     CTEST_ENTRY(gaussian_nb_formulas),
+    CTEST_ENTRY(kneighbors_minkowski),
     CTEST_ENTRY(threads_identical),
     CTEST_ENTRY(alloc_failures),
     {NULL, NULL},
