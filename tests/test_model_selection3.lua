@@ -526,8 +526,8 @@ end
 
 function TestRandomizedSearchCV:test_mixed_lists_custom_distributions_and_list_of_spaces()
     local X, y = threshold_data()
-    -- an object with rvs(self, rng): rng:random() and rng:randint(lo, hi)
-    local odd = {rvs = function(_, rng) return 2 * rng:randint(0, 4) + 1 end} -- 1, 3, ..., 9
+    -- an object with rvs(self, rng): rng is an mf.Generator: rng:random() and rng:random(lo, hi)
+    local odd = {rvs = function(_, rng) return 2 * rng:random(0, 4) + 1 end} -- 1, 3, ..., 9
     local rs = MS.RandomizedSearchCV{estimator = T.Thresh(), param_distributions = {threshold = odd, k = {7, 8}},
                                      n_iter = 40, seed = 5, cv = 2, refit = false}:fit(X, y)
     local ks, ts = {}, {}

@@ -84,6 +84,37 @@ function TestGenerator:test_default_seed_and_errors()
     assert_error(function() mf.Generator(1.5) end, "bad argument #1 to 'Generator'")
 end
 
+function TestGenerator:test_random_as_math_random()
+    local g = mf.Generator(11)
+    local counts, seen_lo, seen_hi = {}, false, false
+    for _ = 1, 6000 do
+        local v = g:random(-2, 3)
+        lu.assertEquals(math.type(v), "integer")
+        lu.assertTrue(v >= -2 and v <= 3)
+        counts[v] = (counts[v] or 0) + 1
+        seen_lo, seen_hi = seen_lo or v == -2, seen_hi or v == 3
+    end
+    lu.assertTrue(seen_lo and seen_hi)
+    for v = -2, 3 do lu.assertTrue(counts[v] > 850 and counts[v] < 1150, "count of " .. v) end
+    local sum = 0
+    for _ = 1, 4000 do
+        local u = g:random()
+        lu.assertEquals(math.type(u), "float")
+        lu.assertTrue(u >= 0 and u < 1)
+        sum = sum + u
+    end
+    lu.assertAlmostEquals(sum / 4000, 0.5, 0.02)
+    local one = g:random(4)
+    lu.assertTrue(one >= 1 and one <= 4)
+    -- the whole integer range, and a seed gives the same draws
+    lu.assertEquals(math.type(g:random(math.mininteger, math.maxinteger)), "integer")
+    local a, b = mf.Generator(3), mf.Generator(3)
+    for _ = 1, 5 do lu.assertEquals(a:random(1, 1000), b:random(1, 1000)) end
+    assert_error(function() g:random(0) end, "bad argument #1 to 'random' (interval is empty)")
+    assert_error(function() g:random(5, 1) end, "bad argument #2 to 'random' (interval is empty)")
+    assert_error(function() g:random(1, 2, 3) end, "wrong number of arguments to 'random'")
+end
+
 ---------------------------------------------------------------- train_test_split
 TestTrainTestSplit = {}
 

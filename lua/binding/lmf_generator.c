@@ -6,6 +6,7 @@
  *
  *     local g = mf.Generator(42)
  *     g:randperm(5)          -- a permutation of 1..5 (int64, 1-based)
+ *     g:random(), g:random(1, 6)  -- as Lua's math.random
  *     g:manual_seed(7)       -- reseeds; returns g
  *     g:initial_seed()       -- 7
  *
@@ -61,6 +62,32 @@ static int l_generator_randperm(lua_State *L)
     return 1;
 }
 
+/* g:random() → a float in [0, 1); g:random(m) → an integer in [1, m];
+ * g:random(m, n) → an integer in [m, n] (as Lua's math.random) */
+static int l_generator_random(lua_State *L)
+{
+    mf_rng *r = check_generator(L, 1);
+    int nargs = lua_gettop(L) - 1;
+    if (nargs == 0) {
+        lua_pushnumber(L, mf_rng_uniform(r));
+        return 1;
+    }
+    lua_Integer lo = 1, hi;
+    if (nargs == 1) {
+        hi = luaL_checkinteger(L, 2);
+    } else if (nargs == 2) {
+        lo = luaL_checkinteger(L, 2);
+        hi = luaL_checkinteger(L, 3);
+    } else {
+        return luaL_error(L, "wrong number of arguments to 'random'");
+    }
+    luaL_argcheck(L, lo <= hi, nargs == 1 ? 2 : 3, "interval is empty");
+    uint64_t span = (uint64_t)hi - (uint64_t)lo; /* hi - lo, without overflow */
+    uint64_t draw = span == UINT64_MAX ? mf_rng_next(r) : mf_rng_below(r, span + 1);
+    lua_pushinteger(L, (lua_Integer)((uint64_t)lo + draw));
+    return 1;
+}
+
 static int l_generator_tostring(lua_State *L)
 {
     mf_rng *r = check_generator(L, 1);
@@ -72,6 +99,7 @@ static const luaL_Reg generator_methods[] = {
     {"manual_seed", l_generator_manual_seed},
     {"initial_seed", l_generator_initial_seed},
     {"randperm", l_generator_randperm},
+    {"random", l_generator_random},
     {NULL, NULL},
 };
 

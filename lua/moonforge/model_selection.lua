@@ -695,29 +695,12 @@ end
 -- generates its candidates (_candidates) and checks its own options.
 local SearchBase = E.base()
 
--- A random stream for the candidate sampling of RandomizedSearchCV: SplitMix64
--- in Lua integers (few draws, no tensors). rng:random() → [0, 1),
--- rng:randint(lo, hi) → an integer in [lo, hi] (both included).
-local SearchRNG = {__name = "moonforge.model_selection.SearchRNG"}
-SearchRNG.__index = SearchRNG
-
+-- The random stream of RandomizedSearchCV's sampling: an mf.Generator
+-- (rng:random() → [0, 1), rng:random(lo, hi) → an integer in [lo, hi]),
+-- seeded by `seed` or, without it, from the global stream.
 local function search_rng(seed)
-    if seed == nil then seed = mf.randint(0, 0x7fffffff, {1}):item() end -- the global stream
-    return setmetatable({state = seed}, SearchRNG)
-end
-
-function SearchRNG:next64()
-    local z = self.state + 0x9E3779B97F4A7C15
-    self.state = z
-    z = (z ~ (z >> 30)) * 0xBF58476D1CE4E5B9
-    z = (z ~ (z >> 27)) * 0x94D049BB133111EB
-    return z ~ (z >> 31)
-end
-
-function SearchRNG:random() return (self:next64() >> 11) * 0x1p-53 end
-
-function SearchRNG:randint(lo, hi)
-    return lo + math.floor(self:random() * (hi - lo + 1))
+    if seed == nil then seed = mf.randint(0, 0x7fffffff, {1}):item() end
+    return mf.Generator(seed)
 end
 
 ---------------------------------------------------------------- parameter spaces
@@ -1076,7 +1059,7 @@ function RandomizedSearchCV:_candidates()
         end
         local moved = {} -- a partial Fisher-Yates shuffle of 1..size, sparse
         for i = 1, n do
-            local j = rng:randint(i, size)
+            local j = rng:random(i, size)
             local vi, vj = moved[i] or i, moved[j] or j
             moved[j] = vi
             cands[i] = grid_point(grids, vj)
@@ -1084,11 +1067,11 @@ function RandomizedSearchCV:_candidates()
         return cands
     end
     for i = 1, n do
-        local grid = grids[#grids == 1 and 1 or rng:randint(1, #grids)]
+        local grid = grids[#grids == 1 and 1 or rng:random(1, #grids)]
         local p = {}
         for _, name in ipairs(sorted_names(grid)) do
             local v = grid[name]
-            if is_list(v) then p[name] = v[rng:randint(1, #v)] else p[name] = v:rvs(rng) end
+            if is_list(v) then p[name] = v[rng:random(1, #v)] else p[name] = v:rvs(rng) end
         end
         cands[i] = p
     end
@@ -1097,8 +1080,8 @@ end
 
 ---------------------------------------------------------------- distributions
 -- For RandomizedSearchCV's param_distributions, as scipy.stats (what
--- scikit-learn users pass): any object with rvs(self, rng) works, rng having
--- random() → [0, 1) and randint(lo, hi) → an integer in [lo, hi].
+-- scikit-learn users pass): any object with rvs(self, rng) works, rng an
+-- mf.Generator (random() → [0, 1), random(lo, hi) → an integer in [lo, hi]).
 local Dist = {__name = "moonforge.model_selection.distribution"}
 Dist.__index = Dist
 Dist.__tostring = function(d) return d.text end
@@ -1107,7 +1090,7 @@ function Dist:rvs(rng)
     local u = rng:random()
     if self.kind == "uniform" then return self.loc + self.scale * u end
     if self.kind == "loguniform" then return math.exp(self.la + (self.lb - self.la) * u) end
-    return rng:randint(self.low, self.high - 1)
+    return rng:random(self.low, self.high - 1)
 end
 
 local function finite(v) return type(v) == "number" and v == v and v > -math.huge and v < math.huge end
