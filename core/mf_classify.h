@@ -35,9 +35,9 @@ typedef struct mf_classify_info {
 /* L2 (or no) penalized logistic regression, binary (K == 2) or multinomial
  * (softmax, K > 2), scikit-learn's objective C·Σ sw_i loss_i + ½‖W‖² (the
  * intercept is not penalized). L-BFGS (memory 10, backtracking Armijo line
- * search) on that objective divided by C·Σ sw_i (scikit-learn >= 1.1 scales
- * it so), stopping when the max |gradient| of the scaled objective is
- * <= tol, or its relative decrease <= 64 eps. */
+ * search) on that objective divided by C·Σ sw_i (the mean loss, as recent
+ * scikit-learn releases scale it), stopping when the max |gradient| of the
+ * scaled objective is <= tol, or its relative decrease <= 64 eps. */
 mf_status mf_classify_logreg_fit(const mf_tensor *X, const mf_tensor *y, int64_t K, const mf_tensor *sw,
                         const mf_classify_opts *o, mf_tensor **coef, mf_tensor **intercept,
                         mf_classify_info *info);

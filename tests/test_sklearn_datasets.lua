@@ -221,7 +221,6 @@ for i, row in ipairs(REF) do
     local name = ("test_%02d_%s_%s_%s_%s"):format(i, row.dataset, row.eval, row.model,
                                                    (row.params:gsub("[^%w]+", "_")))
     TestSklearnScores[name] = function()
-        lu.skipIf(row.model == "SVC" and not models.SVC, "mf.models.SVC is not available yet")
         local mine = moonforge_score(row)
         local tol = EXACT[key] and 1e-6 or 0.01
         lu.assertAlmostEquals(mine, row.sklearn, tol, ("%s %s %s: moonforge %.6f, scikit-learn %.6f")
