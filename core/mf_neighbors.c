@@ -59,6 +59,16 @@ static void heap_sift_down(double *hd, int64_t *hi, int64_t k, int64_t p)
     }
 }
 
+/* An empty heap of k: +inf at sentinel indices n .. n+k-1 (after every
+ * training row, so any real row goes before them), the largest at the root. */
+static void heap_init(double *hd, int64_t *hi, int64_t k, int64_t n)
+{
+    for (int64_t a = 0; a < k; a++) {
+        hd[a] = INFINITY;
+        hi[a] = n + k - 1 - a;
+    }
+}
+
 /* Insertion sort of k pairs ascending by `before` (k is small). */
 static void sort_pairs(double *d, int64_t *ix, int64_t k)
 {
@@ -167,10 +177,7 @@ mf_status mf_neighbors_kneighbors(const mf_tensor *train, const mf_tensor *query
     knn_ctx c = {mf_tensor_data(train), mf_tensor_data(query), tn, g, n, d, k, 0, 0, 0,
                  mf_tensor_data(*dist), mf_tensor_data(*idx)};
     mf_parallel_for(n, 4096, row_norms, &c);
-    for (int64_t a = 0; a < m * k; a++) {
-        c.dist[a] = INFINITY;
-        c.idx[a] = n + k - 1 - a % k; /* sentinels after every row, largest at the root */
-    }
+    for (int64_t q = 0; q < m; q++) heap_init(c.dist + q * k, c.idx + q * k, k, n);
     int64_t ld = d > 0 ? d : 1;
     for (int64_t r0 = 0; r0 < m; r0 += MF_NB_TILE_ROWS) {
         int64_t rows = m - r0 < MF_NB_TILE_ROWS ? m - r0 : MF_NB_TILE_ROWS;
@@ -229,10 +236,7 @@ static void knn_p_rows(int64_t lo, int64_t hi, void *vctx)
         const double *x = c->query + q * d;
         double *hd = c->dist + q * k;
         int64_t *hi_ = c->idx + q * k;
-        for (int64_t a = 0; a < k; a++) {
-            hd[a] = INFINITY;
-            hi_[a] = c->n + k - 1 - a; /* sentinels after every row, largest at the root */
-        }
+        heap_init(hd, hi_, k, c->n);
         for (int64_t i = 0; i < c->n; i++) {
             double v = minkowski_pow(x, c->train + i * d, d, c->p);
             if (before(v, i, hd[0], hi_[0])) {
